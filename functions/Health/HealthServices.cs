@@ -1,0 +1,7 @@
+namespace DecentCloud.Functions.Health;
+
+public static class HealthServices
+{
+    public static IServiceCollection AddHealth(this IServiceCollection services) =>
+        services.AddSingleton<StorageProbe>();
+}

@@ -1,0 +1,48 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Azure;
+using Azure.Storage.Queues;
+
+namespace DecentCloud.Functions.Hosting.Queues;
+
+/// <summary>Puts typed messages on a queue in the JSON and encoding the queue functions read.</summary>
+public sealed class QueueWriter(QueueServiceClient queues)
+{
+    private readonly ConcurrentDictionary<string, Task<QueueClient>> created = new(StringComparer.Ordinal);
+
+    /// <param name="visibilityDelay">Keeps the message hidden this long: a workflow's timer.</param>
+    public async Task<string> SendAsync<TMessage>(string queueName, TMessage message, TimeSpan? visibilityDelay = null, CancellationToken cancellationToken = default)
+    {
+        var queue = await QueueAsync(queueName, cancellationToken);
+        var body = BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(message, QueueJson.Options));
+        try
+        {
+            var receipt = await queue.SendMessageAsync(body, visibilityDelay, cancellationToken: cancellationToken);
+            return receipt.Value.MessageId;
+        }
+        catch (RequestFailedException ex)
+        {
+            throw new InvalidOperationException($"sending a {typeof(TMessage).Name} to queue {queueName}", ex);
+        }
+    }
+
+    private async Task<QueueClient> QueueAsync(string queueName, CancellationToken cancellationToken)
+    {
+        var creating = created.GetOrAdd(queueName, async name =>
+        {
+            var queue = queues.GetQueueClient(name);
+            await queue.CreateIfNotExistsAsync();
+            return queue;
+        });
+        try
+        {
+            return await creating.WaitAsync(cancellationToken);
+        }
+        catch (RequestFailedException ex)
+        {
+            // Forget the failed attempt so the next send tries again.
+            created.TryRemove(new KeyValuePair<string, Task<QueueClient>>(queueName, creating));
+            throw new InvalidOperationException($"creating queue {queueName}", ex);
+        }
+    }
+}

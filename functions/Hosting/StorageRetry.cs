@@ -1,0 +1,36 @@
+using Azure;
+
+namespace DecentCloud.Functions.Hosting;
+
+/// <summary>
+/// Start-up work against storage that must not stop the host when storage is not there yet (Azurite
+/// still starting, a network blip): it is retried with back-off, each failure logged, while
+/// /api/health reports storage as unreachable.
+/// </summary>
+internal static partial class StorageRetry
+{
+    private static readonly TimeSpan MaximumDelay = TimeSpan.FromSeconds(30);
+
+    public static async Task UntilReadyAsync(Func<Task> work, string what, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(500);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await work();
+                return;
+            }
+            catch (RequestFailedException ex) when (ex.Status is 0 or >= 500)
+            {
+                LogNotReady(logger, ex, what, attempt, delay.TotalSeconds);
+            }
+
+            await Task.Delay(delay, time, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaximumDelay.Ticks));
+        }
+    }
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Storage not ready while {What} (attempt {Attempt}); trying again in {DelaySeconds:F1} s")]
+    private static partial void LogNotReady(ILogger logger, Exception exception, string what, int attempt, double delaySeconds);
+}

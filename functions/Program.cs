@@ -1,0 +1,33 @@
+using DecentCloud.Functions.Health;
+using DecentCloud.Functions.Hosting;
+using DecentCloud.Functions.Hosting.Http;
+using DecentCloud.Functions.Operations;
+
+namespace DecentCloud.Functions;
+
+/// <summary>The Decent Cloud function app: every feature's services, and every function with its trigger.</summary>
+public static class Program
+{
+    public static Task Main(string[] args) => Create(args).RunAsync();
+
+    /// <param name="configure">Lets tests add settings or functions before the app is built.</param>
+    public static WebApplication Create(string[] args, string? scriptRoot = null, Action<FunctionsApplicationBuilder>? configure = null)
+    {
+        var builder = FunctionsApplication.CreateBuilder(args, scriptRoot);
+
+        builder.Services
+            .AddHealth()
+            .AddOperations();
+
+        builder.Functions
+            .Http<HealthCheck>("GET", "health", AuthorizationLevel.Anonymous)
+            .Http<ListQueues>("GET", "v1/admin/queues", AuthorizationLevel.Admin)
+            .Http<ListPoisonMessages>("GET", "v1/admin/queues/{queue}/poison", AuthorizationLevel.Admin)
+            .Http<ReplayPoisonMessages>("POST", "v1/admin/queues/{queue}/poison/replay", AuthorizationLevel.Admin)
+            .Http<ReplayPoisonMessage>("POST", "v1/admin/queues/{queue}/poison/{messageId}/replay", AuthorizationLevel.Admin)
+            .Http<DeletePoisonMessage>("DELETE", "v1/admin/queues/{queue}/poison/{messageId}", AuthorizationLevel.Admin);
+
+        configure?.Invoke(builder);
+        return builder.Build();
+    }
+}

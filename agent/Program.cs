@@ -1,0 +1,4 @@
+using DecentCloud.Shared;
+
+Console.WriteLine($"dc-agent {BuildInfo.Version}");
+return 0;

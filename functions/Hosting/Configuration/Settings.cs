@@ -14,7 +14,7 @@ public static class Settings
     public static OptionsBuilder<TOptions> AddSettings<TOptions>(this IServiceCollection services, string? section = null)
         where TOptions : class
     {
-        services.AddSingleton<IValidateOptions<TOptions>, SettingsValidator<TOptions>>();
+        services.AddSingleton<IValidateOptions<TOptions>>(new SettingsValidator<TOptions>(section));
         return services.AddOptions<TOptions>()
             .Configure<IConfiguration>((options, configuration) =>
             {
@@ -39,9 +39,15 @@ public static class Settings
         typeof(TOptions).GetProperty(propertyName) is { } property ? NameOf(property) : propertyName;
 }
 
-internal sealed class SettingsValidator<TOptions> : IValidateOptions<TOptions>
+internal sealed class SettingsValidator<TOptions>(string? section) : IValidateOptions<TOptions>
     where TOptions : class
 {
+    private string Qualified(string member)
+    {
+        var setting = Settings.NameOf<TOptions>(member);
+        return section is null ? setting : $"{section}:{setting}";
+    }
+
     public ValidateOptionsResult Validate(string? name, TOptions options)
     {
         var results = new List<ValidationResult>();
@@ -53,13 +59,13 @@ internal sealed class SettingsValidator<TOptions> : IValidateOptions<TOptions>
 
         var failures = results.Select(result =>
         {
-            var settings = result.MemberNames.Select(Settings.NameOf<TOptions>).ToList();
+            var settings = result.MemberNames.Select(Qualified).ToList();
             var label = settings.Count > 0 ? string.Join(", ", settings) : typeof(TOptions).Name;
             var message = result.ErrorMessage ?? "is not valid";
             foreach (var member in result.MemberNames)
             {
                 // DataAnnotations speaks of the property; the operator knows the setting.
-                message = message.Replace($"field {member} ", $"setting {Settings.NameOf<TOptions>(member)} ", StringComparison.Ordinal);
+                message = message.Replace($"field {member} ", $"setting {Qualified(member)} ", StringComparison.Ordinal);
             }
 
             return $"{label}: {message}";

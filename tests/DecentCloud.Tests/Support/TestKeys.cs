@@ -1,0 +1,7 @@
+namespace DecentCloud.Tests.Support;
+
+public static class TestKeys
+{
+    public const string Master = "test-master-key-0123456789abcdef0123456789";
+    public const string Host = "test-host-key-0123456789abcdef0123456789ab";
+}

@@ -1,4 +1,4 @@
-using DecentCloud.Functions;
+using FunctionApp = DecentCloud.Functions.Program;
 using DecentCloud.Functions.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -69,7 +69,7 @@ public sealed class TestFunctionApp : IAsyncDisposable
             values[key] = value;
         }
 
-        return Program.Create([], root.FullName, builder =>
+        return FunctionApp.Create([], root.FullName, builder =>
         {
             builder.Configuration.AddInMemoryCollection(values);
             builder.Logging.ClearProviders();

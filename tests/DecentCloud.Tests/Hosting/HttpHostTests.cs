@@ -1,0 +1,196 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using DecentCloud.Functions.Hosting;
+using DecentCloud.Functions.Hosting.Http;
+using DecentCloud.Shared;
+using DecentCloud.Tests.Support;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace DecentCloud.Tests.Hosting;
+
+public sealed record Greeting(string Text);
+
+/// <summary>A function-level test function that echoes its route value.</summary>
+public sealed class Greet
+{
+    public Ok<Greeting> Run(string name) => TypedResults.Ok(new Greeting($"hello {name}"));
+}
+
+/// <summary>A second function-level function, to show one function's key does not open another.</summary>
+public sealed class Wave
+{
+    public Ok<Greeting> Run() => TypedResults.Ok(new Greeting("wave"));
+}
+
+public sealed class Explodes
+{
+    public IResult Run() => throw new InvalidOperationException("secret-internal-detail in the failure");
+}
+
+public sealed class HttpHostTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+{
+    private const string GreetKey = "greet-only-key-0123456789abcdef0123456789";
+    private TestFunctionApp app = null!;
+
+    public async Task InitializeAsync() =>
+        app = await TestFunctionApp.StartAsync(
+            storage.ConnectionString,
+            configure: builder => builder.Functions
+                .Http<Greet>("GET", "v1/greet/{name}", AuthorizationLevel.Function)
+                .Http<Wave>("GET", "v1/wave", AuthorizationLevel.Function)
+                .Http<Explodes>("POST", "v1/explode", AuthorizationLevel.Anonymous),
+            settings: new Dictionary<string, string?> { ["FUNCTIONS_FUNCTION_KEYS:Greet:ci"] = GreetKey });
+
+    public async Task DisposeAsync() => await app.DisposeAsync();
+
+    private static HttpRequestMessage Get(string path, string? headerKey = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (headerKey is not null)
+        {
+            request.Headers.Add("x-functions-key", headerKey);
+        }
+
+        return request;
+    }
+
+    [Fact]
+    public async Task Health_answers_200_with_reachable_storage_and_the_version()
+    {
+        var response = await app.Client.GetAsync("api/health");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("healthy", body.GetProperty("status").GetString());
+        Assert.Equal(BuildInfo.Version, body.GetProperty("version").GetString());
+        Assert.True(body.GetProperty("storage").GetProperty("reachable").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData(null, HttpStatusCode.Unauthorized)]
+    [InlineData("wrong-key-0123456789abcdef0123456789abcdef", HttpStatusCode.Unauthorized)]
+    [InlineData(TestKeys.Host, HttpStatusCode.OK)]
+    [InlineData(GreetKey, HttpStatusCode.OK)]
+    [InlineData(TestKeys.Master, HttpStatusCode.OK)]
+    public async Task A_function_level_function_takes_a_function_key_a_host_key_or_the_master_key_in_the_header(string? key, HttpStatusCode expected)
+    {
+        var response = await app.Client.SendAsync(Get("api/v1/greet/ada", key));
+
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.OK)
+        {
+            Assert.Equal("hello ada", (await response.Content.ReadFromJsonAsync<Greeting>())!.Text);
+        }
+    }
+
+    [Fact]
+    public async Task A_key_in_the_code_query_parameter_is_accepted_too()
+    {
+        var response = await app.Client.GetAsync($"api/v1/greet/ada?code={GreetKey}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task One_functions_key_does_not_open_another_function()
+    {
+        var response = await app.Client.SendAsync(Get("api/v1/wave", GreetKey));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(null, HttpStatusCode.Unauthorized)]
+    [InlineData(TestKeys.Host, HttpStatusCode.Unauthorized)]
+    [InlineData(GreetKey, HttpStatusCode.Unauthorized)]
+    [InlineData(TestKeys.Master, HttpStatusCode.OK)]
+    public async Task An_admin_function_takes_only_the_master_key(string? key, HttpStatusCode expected)
+    {
+        var response = await app.Client.SendAsync(Get("api/v1/admin/queues", key));
+
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_refused_key_is_answered_with_problem_details_and_a_trace_id()
+    {
+        var response = await app.Client.SendAsync(Get("api/v1/admin/queues", TestKeys.Host));
+
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(401, problem.GetProperty("status").GetInt32());
+        Assert.Contains("master key", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
+        Assert.DoesNotContain(TestKeys.Host, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unhandled_error_is_logged_once_whole_and_answered_with_problem_details_without_the_stack_trace()
+    {
+        var response = await app.Client.PostAsync("api/v1/explode", null);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        var problem = JsonSerializer.Deserialize<JsonElement>(text);
+        var traceId = problem.GetProperty("traceId").GetString();
+        Assert.False(string.IsNullOrEmpty(traceId));
+        Assert.DoesNotContain("secret-internal-detail", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+
+        var logged = Assert.Single(app.Logs.Entries, e => e.Exception is InvalidOperationException);
+        Assert.Equal(LogLevel.Error, logged.Level);
+        Assert.Equal("secret-internal-detail in the failure", logged.Exception!.Message);
+        Assert.NotNull(logged.Exception.StackTrace);
+    }
+
+    [Fact]
+    public async Task An_unknown_route_is_a_404_problem()
+    {
+        var response = await app.Client.GetAsync("api/v1/nothing-here");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_describes_every_http_function_with_its_authorization()
+    {
+        var document = await app.Client.GetFromJsonAsync<JsonElement>("api/openapi.json");
+        var catalog = app.Services.GetRequiredService<FunctionCatalog>();
+
+        Assert.NotEmpty(catalog.HttpFunctions);
+        var paths = document.GetProperty("paths");
+        foreach (var function in catalog.HttpFunctions)
+        {
+            Assert.True(paths.TryGetProperty($"/api/{function.Route}", out var path), $"{function.Name} (/api/{function.Route}) is missing from the OpenAPI document");
+            Assert.True(path.TryGetProperty(function.Method.ToLowerInvariant(), out var operation), $"{function.Name} has no {function.Method} operation in the OpenAPI document");
+            Assert.Equal(function.Name, operation.GetProperty("operationId").GetString());
+            Assert.Equal(function.Level != AuthorizationLevel.Anonymous, operation.TryGetProperty("security", out _));
+        }
+
+        Assert.Equal("apiKey", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("functionKey").GetProperty("type").GetString());
+    }
+}
+
+public sealed class HealthWithoutStorageTests
+{
+    [Fact]
+    public async Task Health_answers_503_when_storage_is_unreachable_and_the_app_keeps_running()
+    {
+        // A port nothing listens on: the app must start anyway and say storage is unreachable.
+        var nowhere = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+            + "BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;";
+        await using var app = await TestFunctionApp.StartAsync(nowhere);
+
+        var response = await app.Client.GetAsync("api/health");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("unhealthy", body.GetProperty("status").GetString());
+        Assert.False(body.GetProperty("storage").GetProperty("reachable").GetBoolean());
+        Assert.Contains(app.Logs.Entries, e => e.EventId.Id == 4001 && e.Exception is not null);
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds everything (warnings are errors) and runs every test. Tests that need storage start their own
+# in-memory Azurite on free ports; this script only makes sure the npm package is installed first.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+local_dir="$root/infra/local"
+
+if [ ! -x "$local_dir/node_modules/.bin/azurite" ]; then
+  echo "Installing Azurite (npm ci in infra/local)..."
+  (cd "$local_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+results="$root/TestResults"
+rm -rf "$results"
+cd "$root"
+status=0
+dotnet test DecentCloud.sln --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@" || status=$?
+
+# One plain closing line over every test project.
+passed=0; failed=0; skipped=0
+shopt -s nullglob
+for trx in "$results"/*.trx; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  n=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${n:-0}))
+done
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
+  echo "No test ran." >&2
+  exit 1
+fi
+exit "$status"

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 using DecentCloud.Functions.Hosting.Http;
@@ -10,7 +11,9 @@ public sealed partial class AdminAudit(ILogger<AdminAudit> logger)
     public void Record(HttpContext context, string action, string target, string outcome)
     {
         var caller = FunctionCaller.Of(context);
-        LogAdminAction(logger, action, target, caller.Name, outcome, context.TraceIdentifier);
+        // The same trace id the caller sees in problem details.
+        var traceId = Activity.Current?.Id ?? context.TraceIdentifier;
+        LogAdminAction(logger, action, target, caller.Name, outcome, traceId);
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Admin action {Action} on {Target} by {Caller}: {Outcome} (trace {TraceId})")]

@@ -7,7 +7,8 @@ namespace DecentCloud.Functions.Hosting.Configuration;
 /// <summary>
 /// host.json as the Functions host reads it: its settings appear in configuration under
 /// <c>AzureFunctionsJobHost</c>, so an environment variable such as
-/// <c>AzureFunctionsJobHost__extensions__queues__batchSize</c> overrides the file.
+/// <c>AzureFunctionsJobHost__extensions__queues__batchSize</c> overrides the file. Its
+/// <c>logging.logLevel</c> sets the log levels.
 /// </summary>
 public static class HostJson
 {
@@ -28,6 +29,12 @@ public static class HostJson
             }
 
             Flatten(document.RootElement, Section, values);
+            if (document.RootElement.TryGetProperty("logging", out var logging) && logging.TryGetProperty("logLevel", out var levels))
+            {
+                // host.json logging.logLevel sets log levels, as in a function app; ASP.NET Core reads them from
+                // Logging:LogLevel (so Logging__LogLevel__{category} in the environment still overrides).
+                Flatten(levels, "Logging:LogLevel", values);
+            }
         }
         catch (Exception ex) when (ex is JsonException or IOException)
         {

@@ -59,6 +59,19 @@ public sealed class SettingsTests
     }
 
     [Fact]
+    public async Task Host_json_logging_log_levels_set_the_apps_log_levels()
+    {
+        var hostJson = """{ "version": "2.0", "logging": { "logLevel": { "default": "Warning", "DecentCloud.Noisy": "Error" } } }""";
+        await using var app = await TestFunctionApp.StartAsync(Storage, hostJson: hostJson);
+
+        var factory = app.Services.GetRequiredService<ILoggerFactory>();
+
+        Assert.False(factory.CreateLogger("DecentCloud.Other").IsEnabled(LogLevel.Information));
+        Assert.True(factory.CreateLogger("DecentCloud.Other").IsEnabled(LogLevel.Warning));
+        Assert.False(factory.CreateLogger("DecentCloud.Noisy.Part").IsEnabled(LogLevel.Warning));
+    }
+
+    [Fact]
     public void Local_settings_values_are_read_with_double_underscores_as_sections_and_environment_variables_win()
     {
         var root = Directory.CreateTempSubdirectory("dc-settings-");

@@ -175,6 +175,25 @@ public sealed class HttpHostTests(AzuriteFixture storage) : IClassFixture<Azurit
     }
 }
 
+public sealed class ApiGuideTests
+{
+    [Fact]
+    public void The_api_guide_lists_every_http_function_of_the_app()
+    {
+        var guide = File.ReadAllText(Path.Combine(DecentCloud.Testing.RepositoryRoot.Path, "docs", "api.md"));
+        var root = Directory.CreateTempSubdirectory("dc-guide-");
+        var app = TestFunctionApp.Build("UseDevelopmentStorage=true", TestFunctionApp.UniqueHostId(), null, null, TestFunctionApp.DefaultHostJson, root, new CapturedLogs());
+        root.Delete(recursive: true);
+
+        var functions = app.Services.GetRequiredService<FunctionCatalog>().HttpFunctions.ToList();
+        Assert.NotEmpty(functions);
+        foreach (var function in functions)
+        {
+            Assert.Contains($"`{function.Method} /api/{function.Route}`", guide, StringComparison.Ordinal);
+        }
+    }
+}
+
 public sealed class HealthWithoutStorageTests
 {
     [Fact]

@@ -55,7 +55,6 @@ public sealed class FunctionsApplicationBuilder
         AddHostServices(web.Services);
     }
 
-    public const string ApplicationInsightsSetting = "APPLICATIONINSIGHTS_CONNECTION_STRING";
 
     public string ScriptRoot { get; }
 
@@ -71,13 +70,6 @@ public sealed class FunctionsApplicationBuilder
     {
         web.Services.AddSingleton(Functions);
         AddTriggerListeners(web.Services, Functions);
-
-        // Requests, dependencies (storage calls), exceptions and logs go to Application Insights when it
-        // is configured, as in a function app; locally and in tests nothing is sent anywhere.
-        if (web.Configuration[ApplicationInsightsSetting] is { Length: > 0 } insights)
-        {
-            web.Services.AddApplicationInsightsTelemetry(options => options.ConnectionString = insights);
-        }
         var app = web.Build();
 
         if (startupNote is not null)

@@ -72,18 +72,6 @@ public sealed class SettingsTests
     }
 
     [Fact]
-    public async Task Application_insights_is_on_only_when_its_connection_string_is_set()
-    {
-        // Ingestion on loopback: nothing leaves the machine even if the channel flushes.
-        const string connection = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/";
-        await using var without = await TestFunctionApp.StartAsync(Storage);
-        await using var with = await TestFunctionApp.StartAsync(Storage, settings: new Dictionary<string, string?> { ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = connection });
-
-        Assert.Null(without.Services.GetService<Microsoft.ApplicationInsights.Extensibility.TelemetryConfiguration>());
-        Assert.Equal(connection, with.Services.GetRequiredService<Microsoft.ApplicationInsights.Extensibility.TelemetryConfiguration>().ConnectionString);
-    }
-
-    [Fact]
     public void Local_settings_values_are_read_with_double_underscores_as_sections_and_environment_variables_win()
     {
         var root = Directory.CreateTempSubdirectory("dc-settings-");

@@ -1,3 +1,4 @@
+using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
@@ -13,13 +14,29 @@ public static class StorageClients
     public static IServiceCollection AddStorageClients(this IServiceCollection services)
     {
         services.AddSettings<StorageOptions>();
-        services.AddSingleton(sp => new TableServiceClient(Connection(sp)));
-        services.AddSingleton(sp => new BlobServiceClient(Connection(sp)));
+        services.AddSingleton(sp => new TableServiceClient(Connection(sp), WithRetry(new TableClientOptions())));
+        services.AddSingleton(sp => new BlobServiceClient(Connection(sp), WithRetry(new BlobClientOptions())));
         services.AddSingleton(sp => new QueueServiceClient(
             Connection(sp),
-            new QueueClientOptions { MessageEncoding = sp.GetRequiredService<IOptions<QueueHostOptions>>().Value.Encoding }));
+            WithRetry(new QueueClientOptions { MessageEncoding = sp.GetRequiredService<IOptions<QueueHostOptions>>().Value.Encoding })));
         services.AddSingleton<QueueWriter>();
         return services;
+    }
+
+    /// <summary>
+    /// Short SDK retries (about 3.5 s in all): the callers retry on their own terms (queue polling,
+    /// timer loops, start-up set-up, Stripe's redelivery), so a long SDK back-off only holds up an
+    /// HTTP answer or a shutdown.
+    /// </summary>
+    internal static TOptions WithRetry<TOptions>(TOptions options)
+        where TOptions : ClientOptions
+    {
+        options.Retry.Mode = RetryMode.Exponential;
+        options.Retry.MaxRetries = 3;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(500);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(2);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
+        return options;
     }
 
     private static string Connection(IServiceProvider services) =>

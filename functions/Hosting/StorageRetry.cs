@@ -21,7 +21,7 @@ internal static partial class StorageRetry
                 await work();
                 return;
             }
-            catch (RequestFailedException ex) when (ex.Status is 0 or >= 500)
+            catch (Exception ex) when (IsStorageFailure(ex) && ex is not RequestFailedException { Status: > 0 and < 500 })
             {
                 LogNotReady(logger, ex, what, attempt, delay.TotalSeconds);
             }
@@ -30,6 +30,13 @@ internal static partial class StorageRetry
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaximumDelay.Ticks));
         }
     }
+
+    /// <summary>
+    /// A failure of the storage service or of the way to it: a refusal, or (after the SDK's own retries)
+    /// the AggregateException Azure.Core throws when every attempt failed in transport.
+    /// </summary>
+    public static bool IsStorageFailure(Exception exception) =>
+        exception is RequestFailedException or AggregateException { InnerExceptions: [RequestFailedException, ..] };
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Storage not ready while {What} (attempt {Attempt}); trying again in {DelaySeconds:F1} s")]
     private static partial void LogNotReady(ILogger logger, Exception exception, string what, int attempt, double delaySeconds);

@@ -58,7 +58,7 @@ internal sealed partial class QueueListener(
                 {
                     batch = (await queue.ReceiveMessagesAsync(settings.BatchSize, MessageLease, stoppingToken)).Value;
                 }
-                catch (RequestFailedException ex)
+                catch (Exception ex) when (StorageRetry.IsStorageFailure(ex))
                 {
                     LogReceiveFailed(logger, ex, function.Name, queueName);
                     batch = [];

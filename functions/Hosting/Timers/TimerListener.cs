@@ -27,6 +27,7 @@ internal sealed partial class TimerListener(
     // Blob leases last 15 to 60 seconds; renewed every third, a lost instance frees the lock within a minute.
     private static readonly TimeSpan LockDuration = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan BusyRetry = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan StorageFailureRetry = TimeSpan.FromSeconds(5);
 
     private readonly BlobClient statusBlob = container.GetBlobClient($"timers/{hostId}/{function.Name}/status");
     private readonly BlobClient lockBlob = container.GetBlobClient($"locks/{hostId}/{function.Name}/timer");
@@ -54,34 +55,14 @@ internal sealed partial class TimerListener(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                var (status, _) = await ReadStatusAsync(stoppingToken);
-                var now = time.GetUtcNow();
-                DateTimeOffset due;
-                if (status is null)
+                try
                 {
-                    due = NextAfter(now);
-                    await WriteStatusAsync(new ScheduleStatus(DateTimeOffset.MinValue, due, now), etag: null);
+                    starting = await RunOnceAsync(starting, stoppingToken);
                 }
-                else if (starting && !function.UseMonitor && status.Next <= now)
+                catch (Exception ex) when (StorageRetry.IsStorageFailure(ex))
                 {
-                    // Without the monitor, occurrences missed while the app was down are skipped.
-                    due = NextAfter(now);
-                }
-                else
-                {
-                    due = status.Next;
-                }
-
-                starting = false;
-                var late = due <= now;
-                if (!late)
-                {
-                    await Task.Delay(due - now, time, stoppingToken);
-                }
-
-                if (await TryFireAsync(due, late, stoppingToken) == Outcome.Busy)
-                {
-                    await Task.Delay(BusyRetry, time, stoppingToken);
+                    LogStorageFailed(logger, ex, function.Name, StorageFailureRetry.TotalSeconds);
+                    await Task.Delay(StorageFailureRetry, time, stoppingToken);
                 }
             }
         }
@@ -89,6 +70,43 @@ internal sealed partial class TimerListener(
         {
             LogStopped(logger, function.Name);
         }
+    }
+
+    /// <summary>Waits for the next due occurrence and fires it if this instance wins it.</summary>
+    /// <param name="starting">True on the first pass after start, when a missed occurrence may be found.</param>
+    /// <returns>False: every later pass is not the first.</returns>
+    private async Task<bool> RunOnceAsync(bool starting, CancellationToken stoppingToken)
+    {
+        var (status, _) = await ReadStatusAsync(stoppingToken);
+        var now = time.GetUtcNow();
+        DateTimeOffset due;
+        if (status is null)
+        {
+            due = NextAfter(now);
+            await WriteStatusAsync(new ScheduleStatus(DateTimeOffset.MinValue, due, now), etag: null);
+        }
+        else if (starting && !function.UseMonitor && status.Next <= now)
+        {
+            // Without the monitor, occurrences missed while the app was down are skipped.
+            due = NextAfter(now);
+        }
+        else
+        {
+            due = status.Next;
+        }
+
+        var late = due <= now;
+        if (!late)
+        {
+            await Task.Delay(due - now, time, stoppingToken);
+        }
+
+        if (await TryFireAsync(due, late, stoppingToken) == Outcome.Busy)
+        {
+            await Task.Delay(BusyRetry, time, stoppingToken);
+        }
+
+        return false;
     }
 
     private async Task<Outcome> TryFireAsync(DateTimeOffset occurrence, bool isPastDue, CancellationToken stoppingToken)
@@ -254,6 +272,9 @@ internal sealed partial class TimerListener(
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Timer function {Function} could not release its lock; it runs out by itself")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, string function);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Timer function {Function} could not reach storage; trying again in {DelaySeconds} s")]
+    private static partial void LogStorageFailed(ILogger logger, Exception exception, string function, double delaySeconds);
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Timer function {Function} stopped")]
     private static partial void LogStopped(ILogger logger, string function);

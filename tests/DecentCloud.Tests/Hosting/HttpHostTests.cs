@@ -197,13 +197,28 @@ public sealed class ApiGuideTests
 public sealed class HealthWithoutStorageTests
 {
     [Fact]
-    public async Task Health_answers_503_when_storage_is_unreachable_and_the_app_keeps_running()
+    public async Task Health_answers_503_when_storage_is_unreachable_and_the_app_with_its_listeners_keeps_running()
     {
-        // A port nothing listens on: the app must start anyway and say storage is unreachable.
+        // A loopback port nothing listens on (free a moment ago): connections are refused at once, and
+        // the app must start anyway and say storage is unreachable.
+        var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
         var nowhere = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
-            + "BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;";
-        await using var app = await TestFunctionApp.StartAsync(nowhere);
+            + $"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;";
+        var work = new WorkLog();
+        var ticks = new TimerLog();
+        await using var app = await TestFunctionApp.StartAsync(nowhere, configure: builder =>
+        {
+            builder.Services.AddSingleton(work).AddSingleton(ticks);
+            builder.Functions
+                .Queue<RecordsWork, WorkItem>("unreachable-work")
+                .Timer<RecordsTicks>("* * * * * *");
+        });
 
+        // The queue and timer listeners keep retrying storage; none of them may take the host down.
+        await Eventually.HoldsAsync(() => app.Logs.Entries.Count(e => e.EventId.Id == 1010) >= 2, "both listeners reported storage as not ready");
         var response = await app.Client.GetAsync("api/health");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
@@ -211,5 +226,8 @@ public sealed class HealthWithoutStorageTests
         Assert.Equal("unhealthy", body.GetProperty("status").GetString());
         Assert.False(body.GetProperty("storage").GetProperty("reachable").GetBoolean());
         Assert.Contains(app.Logs.Entries, e => e.EventId.Id == 4001 && e.Exception is not null);
+        Assert.False(app.App.Lifetime.ApplicationStopping.IsCancellationRequested);
+        Assert.Empty(work.Runs);
+        Assert.Empty(ticks.Runs);
     }
 }

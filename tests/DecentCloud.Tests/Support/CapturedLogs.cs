@@ -2,7 +2,10 @@ using System.Collections.Concurrent;
 
 namespace DecentCloud.Tests.Support;
 
-public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception);
+public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception)
+{
+    public DateTimeOffset At { get; } = DateTimeOffset.UtcNow;
+}
 
 /// <summary>Keeps every log line an app writes, so tests can check what was logged (and what was not).</summary>
 public sealed class CapturedLogs : ILoggerProvider

@@ -4,25 +4,32 @@
 # its data in .azurite/ (unless one is already listening), creates local.settings.json from the sample
 # on first run (the app does that), and stops Azurite again when the app stops (Ctrl-C).
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-local_dir="$root/infra/local"
-
-if [ ! -x "$local_dir/node_modules/.bin/azurite" ]; then
-  echo "Installing Azurite (npm ci in infra/local)..."
-  (cd "$local_dir" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# shellcheck source=infra/local/ensure-azurite.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ensure-azurite.sh"
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+azurite_pid=""
+app_pid=""
+# Ctrl-C, a TERM from a supervisor, or the app ending: stop the app (gracefully), then our Azurite.
+stop() {
+  trap - EXIT INT TERM
+  [ -n "$app_pid" ] && kill -TERM "$app_pid" 2>/dev/null && wait "$app_pid" 2>/dev/null
+  [ -n "$azurite_pid" ] && kill "$azurite_pid" 2>/dev/null
+  exit "${1:-0}"
+}
+trap 'stop 130' INT
+trap 'stop 143' TERM
+trap 'stop $?' EXIT
 
 if listening 10001; then
   echo "Azurite (or another storage emulator) is already listening on 127.0.0.1:10001; using it."
 else
   mkdir -p "$root/.azurite"
   echo "Starting Azurite (data in .azurite/, log in .azurite/azurite.log)..."
-  "$local_dir/node_modules/.bin/azurite" --skipApiVersionCheck --disableTelemetry --location "$root/.azurite" \
+  "$azurite" --skipApiVersionCheck --disableTelemetry --location "$root/.azurite" \
     --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 >"$root/.azurite/azurite.log" 2>&1 &
   azurite_pid=$!
-  trap 'kill "$azurite_pid" 2>/dev/null || true' EXIT
   for _ in $(seq 1 150); do
     if listening 10000 && listening 10001 && listening 10002; then break; fi
     if ! kill -0 "$azurite_pid" 2>/dev/null; then
@@ -36,5 +43,9 @@ else
 fi
 
 cd "$root"
-echo "Starting the function app: http://127.0.0.1:7071/api/health"
-dotnet run --project functions "$@"
+dotnet build functions --nologo -v quiet
+echo "Starting the function app: http://127.0.0.1:7071/api/health (Ctrl-C stops it)"
+# The app is run directly, not through 'dotnet run', so that signals reach it and it stops gracefully.
+dotnet functions/bin/Debug/net10.0/DecentCloud.Functions.dll "$@" &
+app_pid=$!
+wait "$app_pid"

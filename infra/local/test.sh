@@ -2,13 +2,8 @@
 # Builds everything (warnings are errors) and runs every test. Tests that need storage start their own
 # in-memory Azurite on free ports; this script only makes sure the npm package is installed first.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-local_dir="$root/infra/local"
-
-if [ ! -x "$local_dir/node_modules/.bin/azurite" ]; then
-  echo "Installing Azurite (npm ci in infra/local)..."
-  (cd "$local_dir" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# shellcheck source=infra/local/ensure-azurite.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ensure-azurite.sh"
 
 results="$root/TestResults"
 rm -rf "$results"

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Options;
@@ -107,34 +106,45 @@ internal sealed partial class QueueListener(
         await Task.Yield();
         var lease = new MessageLease(queue, message, MessageLease, time, logger);
         var started = Stopwatch.GetTimestamp();
+        Func<Task> settle;
         try
         {
-            await using (var scope = scopes.CreateAsyncScope())
-            {
-                var context = scope.ServiceProvider.GetRequiredService<QueueMessageContext>();
-                context.QueueName = queueName;
-                context.MessageId = message.MessageId;
-                context.DequeueCount = message.DequeueCount;
-                context.InsertedOn = message.InsertedOn;
-                await function.Invoker.InvokeAsync(scope.ServiceProvider, message.Body, stoppingToken);
-            }
-
-            var receipt = await lease.StopAsync();
-            await queue.DeleteMessageAsync(message.MessageId, receipt, CancellationToken.None);
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            LogSucceeded(logger, function.Name, message.MessageId, message.DequeueCount, elapsed.TotalMilliseconds);
+            await InvokeAsync(message, stoppingToken);
+            settle = () => DeleteAsync(lease, message, Stopwatch.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            await SettleAsync(lease, message, () => ReleaseAsync(lease, message));
+            settle = () => ReleaseAsync(lease, message);
         }
         catch (Exception ex)
         {
             LogFailed(logger, ex, function.Name, message.MessageId, message.DequeueCount, settings.MaxDequeueCount);
-            await SettleAsync(lease, message, () => message.DequeueCount >= settings.MaxDequeueCount
-                ? MoveToPoisonAsync(lease, message)
-                : RetryLaterAsync(lease, message));
+            settle = message.DequeueCount >= settings.MaxDequeueCount
+                ? () => MoveToPoisonAsync(lease, message)
+                : () => RetryLaterAsync(lease, message);
         }
+
+        // Settling is outside the try above: a storage failure while deleting a processed message must
+        // not count as a failure of the function (nor send a processed message to the poison queue).
+        await SettleAsync(lease, message, settle);
+    }
+
+    private async Task InvokeAsync(QueueMessage message, CancellationToken stoppingToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var context = scope.ServiceProvider.GetRequiredService<QueueMessageContext>();
+        context.QueueName = queueName;
+        context.MessageId = message.MessageId;
+        context.DequeueCount = message.DequeueCount;
+        context.InsertedOn = message.InsertedOn;
+        await function.Invoker.InvokeAsync(scope.ServiceProvider, message.Body, stoppingToken);
+    }
+
+    private async Task DeleteAsync(MessageLease lease, QueueMessage message, TimeSpan elapsed)
+    {
+        var receipt = await lease.StopAsync();
+        await queue.DeleteMessageAsync(message.MessageId, receipt, CancellationToken.None);
+        LogSucceeded(logger, function.Name, message.MessageId, message.DequeueCount, elapsed.TotalMilliseconds);
     }
 
     private async Task SettleAsync(MessageLease lease, QueueMessage message, Func<Task> settle)
@@ -143,7 +153,7 @@ internal sealed partial class QueueListener(
         {
             await settle();
         }
-        catch (RequestFailedException ex)
+        catch (Exception ex) when (StorageRetry.IsStorageFailure(ex))
         {
             // The message was not settled; its lease runs out and it is delivered again, so nothing is lost.
             LogSettleFailed(logger, ex, function.Name, message.MessageId);

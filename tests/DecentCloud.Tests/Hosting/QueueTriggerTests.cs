@@ -48,6 +48,36 @@ public sealed class RecordsWork(WorkLog log, QueueMessageContext context) : IQue
     }
 }
 
+/// <summary>Tracks how many invocations run at once.</summary>
+public sealed class Concurrency
+{
+    private int current;
+    private int highest;
+    private int done;
+
+    public int Highest => Volatile.Read(ref highest);
+
+    public int Done => Volatile.Read(ref done);
+
+    public async Task RunAsync(TimeSpan work, CancellationToken cancellationToken)
+    {
+        var now = Interlocked.Increment(ref current);
+        int seen;
+        while (now > (seen = Volatile.Read(ref highest)) && Interlocked.CompareExchange(ref highest, now, seen) != seen)
+        {
+        }
+
+        await Task.Delay(work, cancellationToken);
+        Interlocked.Decrement(ref current);
+        Interlocked.Increment(ref done);
+    }
+}
+
+public sealed class SlowWork(Concurrency concurrency) : IQueueFunction<WorkItem>
+{
+    public Task Run(WorkItem message, CancellationToken cancellationToken) => concurrency.RunAsync(TimeSpan.FromMilliseconds(150), cancellationToken);
+}
+
 public sealed class QueueTriggerTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
 {
     private static string Encode(string json) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(json));
@@ -155,5 +185,44 @@ public sealed class QueueTriggerTests(AzuriteFixture storage) : IClassFixture<Az
         Assert.Equal(count, all.Select(r => r.Item.Id).Distinct().Count());
         Assert.NotEmpty(runs.Runs);
         Assert.NotEmpty(other.Runs);
+    }
+
+    [Fact]
+    public async Task At_most_batchSize_plus_newBatchThreshold_messages_run_at_once()
+    {
+        var queue = TestFunctionApp.UniqueQueueName("batch");
+        var writer = new QueueWriter(new QueueServiceClient(storage.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }));
+        await Parallel.ForEachAsync(Enumerable.Range(0, 24), async (i, ct) => await writer.SendAsync(queue, new WorkItem($"w-{i}", i), cancellationToken: ct));
+        var concurrency = new Concurrency();
+        var hostJson = """{ "version": "2.0", "extensions": { "queues": { "batchSize": 3, "newBatchThreshold": 1, "maxPollingInterval": "00:00:00.200" } } }""";
+
+        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString, configure: builder =>
+        {
+            builder.Services.AddSingleton(concurrency);
+            builder.Functions.Queue<SlowWork, WorkItem>(queue);
+        }, hostJson: hostJson);
+        await Eventually.HoldsAsync(() => concurrency.Done == 24, "all 24 messages were processed");
+
+        Assert.InRange(concurrency.Highest, 2, 4);
+    }
+
+    [Fact]
+    public async Task A_failed_message_is_retried_only_after_visibilityTimeout()
+    {
+        var queue = TestFunctionApp.UniqueQueueName("later");
+        await RawQueue(queue).SendMessageAsync(Encode("""{"id":"w-2","size":2}"""));
+        var log = new WorkLog();
+        var hostJson = """{ "version": "2.0", "extensions": { "queues": { "visibilityTimeout": "00:00:02", "maxDequeueCount": 2, "maxPollingInterval": "00:00:00.200" } } }""";
+
+        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString, configure: builder =>
+        {
+            builder.Services.AddSingleton(log);
+            builder.Functions.Queue<AlwaysFails, WorkItem>(queue);
+        }, hostJson: hostJson);
+        await Eventually.HoldsAsync(() => log.Runs.Count == 2, "the message was tried twice");
+
+        var attempts = app.Logs.Entries.Where(e => e.EventId.Id == 2003).Select(e => e.At).ToList();
+        Assert.Equal(2, attempts.Count);
+        Assert.True(attempts[1] - attempts[0] >= TimeSpan.FromSeconds(1.9), $"retried after {(attempts[1] - attempts[0]).TotalSeconds:F2} s");
     }
 }

@@ -3,5 +3,5 @@ namespace DecentCloud.Functions.Health;
 public static class HealthServices
 {
     public static IServiceCollection AddHealth(this IServiceCollection services) =>
-        services.AddSingleton<StorageProbe>();
+        services.AddSingleton<StorageProbe>().AddHostedService<StorageStartupCheck>();
 }

@@ -66,6 +66,7 @@ public sealed class HttpHostTests(AzuriteFixture storage) : IClassFixture<Azurit
         Assert.Equal("healthy", body.GetProperty("status").GetString());
         Assert.Equal(BuildInfo.Version, body.GetProperty("version").GetString());
         Assert.True(body.GetProperty("storage").GetProperty("reachable").GetBoolean());
+        await Eventually.HoldsAsync(() => app.Logs.Entries.Any(e => e.EventId.Id == 4002), "the start-up storage check logged storage as reachable");
     }
 
     [Theory]
@@ -227,6 +228,7 @@ public sealed class HealthWithoutStorageTests
         Assert.False(body.GetProperty("storage").GetProperty("reachable").GetBoolean());
         Assert.Contains(app.Logs.Entries, e => e.EventId.Id == 4001 && e.Exception is not null);
         Assert.False(app.App.Lifetime.ApplicationStopping.IsCancellationRequested);
+        Assert.Contains(app.Logs.Entries, e => e.EventId.Id == 4003);
         Assert.Empty(work.Runs);
         Assert.Empty(ticks.Runs);
     }

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+
+namespace DecentCloud.Benchmarks;
+
+/// <summary>
+/// Runs the chosen benchmarks, prints their progress and figures, and writes each one's section of
+/// docs/performance.md. Exit code 0 when every target is met, 1 when one is missed, 2 when a benchmark
+/// could not run.
+/// </summary>
+internal static class BenchmarkCommand
+{
+    private const string Usage =
+        "usage: dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|all] [--quick] [--no-docs]\n" +
+        "  startup    process start until GET /api/health answers 200: function app against a bare ASP.NET Core app\n" +
+        "  queues     messages/s through a no-op queue function in the real host against a raw receive-and-delete loop\n" +
+        "  all        both (the default)\n" +
+        "  --quick    fewer runs and messages, for trying the benchmark out; implies --no-docs\n" +
+        "  --no-docs  print the figures but leave docs/performance.md alone";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var which = "all";
+        var quick = false;
+        var writeDocs = true;
+        foreach (var arg in args)
+        {
+            switch (arg)
+            {
+                case "startup" or "queues" or "all":
+                    which = arg;
+                    break;
+                case "--quick":
+                    quick = true;
+                    writeDocs = false;
+                    break;
+                case "--no-docs":
+                    writeDocs = false;
+                    break;
+                case "-h" or "--help":
+                    Console.WriteLine(Usage);
+                    return 0;
+                default:
+                    await Console.Error.WriteLineAsync($"Unknown argument '{arg}'.\n{Usage}");
+                    return 2;
+            }
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            // Let the benchmark stop its child processes and Azurite on the way out.
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+
+        var total = Stopwatch.StartNew();
+        try
+        {
+            var outputs = BuildOutputs.Locate();
+            var machine = Machine.Describe();
+            Progress.Line($"machine: {machine.Description}");
+            Progress.Line($"checkout: {machine.Commit}");
+            var passed = true;
+
+            if (which is "startup" or "all")
+            {
+                var startup = await StartupBenchmark.RunAsync(outputs, quick ? StartupPlan.Quick : StartupPlan.Full, cancel.Token);
+                startup.PrintSummary();
+                passed &= startup.Passed;
+                Publish(writeDocs, StartupResult.SectionId, startup.ToMarkdown(machine));
+            }
+
+            if (which is "queues" or "all")
+            {
+                var queues = await QueueBenchmark.RunAsync(quick ? QueuePlan.Quick : QueuePlan.Full, cancel.Token);
+                queues.PrintSummary();
+                passed &= queues.Passed;
+                Publish(writeDocs, QueueResult.SectionId, queues.ToMarkdown(machine));
+            }
+
+            Progress.Line($"finished in {total.Elapsed.TotalSeconds:F0} s: {(passed ? "every target met (PASS)" : "a target was missed (FAIL)")}");
+            return passed ? 0 : 1;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("Cancelled: a benchmark that had finished has written its section, the one cut short has not.");
+            return 2;
+        }
+        catch (BenchmarkException ex)
+        {
+            await Console.Error.WriteLineAsync($"The benchmark could not run: {ex}");
+            return 2;
+        }
+    }
+
+    private static void Publish(bool writeDocs, string sectionId, string markdown)
+    {
+        if (!writeDocs)
+        {
+            Progress.Line($"docs/performance.md left alone (section '{sectionId}' not written)");
+            return;
+        }
+
+        var path = PerformanceDoc.WriteSection(sectionId, markdown);
+        Progress.Line($"wrote section '{sectionId}' of {path}");
+    }
+}
+
+/// <summary>Something the benchmark needs is missing or broken (not a missed target).</summary>
+internal sealed class BenchmarkException : Exception
+{
+    public BenchmarkException(string message)
+        : base(message)
+    {
+    }
+
+    public BenchmarkException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>Progress lines on the console, stamped with the time since the run began.</summary>
+internal static class Progress
+{
+    private static readonly Stopwatch Clock = Stopwatch.StartNew();
+
+    public static void Line(string text) =>
+        Console.WriteLine($"[{Clock.Elapsed:mm\\:ss\\.f}] {text}");
+}

@@ -1,0 +1,3 @@
+using DecentCloud.Benchmarks;
+
+return await BenchmarkCommand.RunAsync(args);

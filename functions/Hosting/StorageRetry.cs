@@ -21,7 +21,7 @@ internal static partial class StorageRetry
                 await work();
                 return;
             }
-            catch (Exception ex) when (IsStorageFailure(ex) && ex is not RequestFailedException { Status: > 0 and < 500 })
+            catch (Exception ex) when (IsStorageFailure(ex, cancellationToken) && ex is not RequestFailedException { Status: > 0 and < 500 })
             {
                 LogNotReady(logger, ex, what, attempt, delay.TotalSeconds);
             }
@@ -32,11 +32,17 @@ internal static partial class StorageRetry
     }
 
     /// <summary>
-    /// A failure of the storage service or of the way to it: a refusal, or (after the SDK's own retries)
-    /// the AggregateException Azure.Core throws when every attempt failed in transport.
+    /// A failure of the storage service or of the way to it, not of the caller: a refusal, the SDK's own
+    /// network timeout (a cancellation the caller did not ask for), or, after the SDK's retries, the
+    /// AggregateException Azure.Core throws when every attempt failed in one of those ways.
     /// </summary>
-    public static bool IsStorageFailure(Exception exception) =>
-        exception is RequestFailedException or AggregateException { InnerExceptions: [RequestFailedException, ..] };
+    public static bool IsStorageFailure(Exception exception, CancellationToken callerToken) =>
+        !callerToken.IsCancellationRequested && exception switch
+        {
+            RequestFailedException or OperationCanceledException => true,
+            AggregateException aggregate => aggregate.InnerExceptions.All(inner => inner is RequestFailedException or OperationCanceledException),
+            _ => false,
+        };
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Storage not ready while {What} (attempt {Attempt}); trying again in {DelaySeconds:F1} s")]
     private static partial void LogNotReady(ILogger logger, Exception exception, string what, int attempt, double delaySeconds);

@@ -57,7 +57,7 @@ internal sealed partial class QueueListener(
                 {
                     batch = (await queue.ReceiveMessagesAsync(settings.BatchSize, MessageLease, stoppingToken)).Value;
                 }
-                catch (Exception ex) when (StorageRetry.IsStorageFailure(ex))
+                catch (Exception ex) when (StorageRetry.IsStorageFailure(ex, stoppingToken))
                 {
                     LogReceiveFailed(logger, ex, function.Name, queueName);
                     batch = [];
@@ -153,7 +153,7 @@ internal sealed partial class QueueListener(
         {
             await settle();
         }
-        catch (Exception ex) when (StorageRetry.IsStorageFailure(ex))
+        catch (Exception ex) when (StorageRetry.IsStorageFailure(ex, CancellationToken.None))
         {
             // The message was not settled; its lease runs out and it is delivered again, so nothing is lost.
             LogSettleFailed(logger, ex, function.Name, message.MessageId);

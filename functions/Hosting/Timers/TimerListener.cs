@@ -59,7 +59,7 @@ internal sealed partial class TimerListener(
                 {
                     starting = await RunOnceAsync(starting, stoppingToken);
                 }
-                catch (Exception ex) when (StorageRetry.IsStorageFailure(ex))
+                catch (Exception ex) when (StorageRetry.IsStorageFailure(ex, stoppingToken))
                 {
                     LogStorageFailed(logger, ex, function.Name, StorageFailureRetry.TotalSeconds);
                     await Task.Delay(StorageFailureRetry, time, stoppingToken);

@@ -99,6 +99,7 @@ public sealed class FunctionsApplicationBuilder
         services.AddSettings<QueueHostOptions>(QueueHostOptions.Section);
         services.AddStorageClients();
         services.AddScoped<QueueMessageContext>();
+        services.AddHostedService<EndpointWarmup>();
         services.AddProblemDetails();
         services.AddOpenApi(options =>
         {

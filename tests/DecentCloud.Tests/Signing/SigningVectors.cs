@@ -1,0 +1,35 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using DecentCloud.Shared.Signing;
+using DecentCloud.Testing;
+
+namespace DecentCloud.Tests.Signing;
+
+/// <summary>shared/contracts/decent-cloud/signing_vectors.json, beside the checkout, read as it is at test time.</summary>
+public sealed record SigningVectors(string SecretKeyHex, string PublicKeyHex, IReadOnlyList<SigningVector> Cases)
+{
+    public static readonly string FilePath = Path.GetFullPath(
+        Path.Combine(RepositoryRoot.Path, "..", "shared", "contracts", "decent-cloud", "signing_vectors.json"));
+
+    private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static readonly Lazy<SigningVectors> Loaded = new(() =>
+        JsonSerializer.Deserialize<SigningVectors>(File.ReadAllText(FilePath), SnakeCase)
+        ?? throw new InvalidOperationException($"{FilePath} is empty."));
+
+    public static SigningVectors All => Loaded.Value;
+
+    public static TheoryData<int> Indexes => [.. Enumerable.Range(0, All.Cases.Count)];
+
+    public Ed25519phKey Key => Ed25519phKey.FromSeedHex(SecretKeyHex);
+}
+
+public sealed record SigningVector(string Timestamp, string Nonce, string Method, string Path, string Body, string SignatureHex)
+{
+    public byte[] BodyBytes => Encoding.UTF8.GetBytes(Body);
+
+    public DateTimeOffset Time => UnixNanoseconds.ToDateTimeOffset(long.Parse(Timestamp, CultureInfo.InvariantCulture));
+
+    public SignatureHeaders Headers(string publicKeyHex) => new(publicKeyHex, SignatureHex, Timestamp, Nonce);
+}

@@ -99,7 +99,6 @@ public sealed class FunctionsApplicationBuilder
         services.AddSettings<QueueHostOptions>(QueueHostOptions.Section);
         services.AddStorageClients();
         services.AddScoped<QueueMessageContext>();
-        services.AddHostedService<EndpointWarmup>();
         services.AddProblemDetails();
         services.AddOpenApi(options =>
         {

@@ -6,11 +6,14 @@ using DecentCloud.Testing;
 
 namespace DecentCloud.Tests.Signing;
 
-/// <summary>shared/contracts/decent-cloud/signing_vectors.json, beside the checkout, read as it is at test time.</summary>
+/// <summary>
+/// The signing test vectors from an independent implementation (tests/DecentCloud.Tests/Contracts/decent-cloud,
+/// a copy of the project's published contract kept with the tests so any clone can run them).
+/// </summary>
 public sealed record SigningVectors(string SecretKeyHex, string PublicKeyHex, IReadOnlyList<SigningVector> Cases)
 {
     public static readonly string FilePath = Path.GetFullPath(
-        Path.Combine(RepositoryRoot.Path, "..", "shared", "contracts", "decent-cloud", "signing_vectors.json"));
+        Path.Combine(RepositoryRoot.Path, "tests", "DecentCloud.Tests", "Contracts", "decent-cloud", "signing_vectors.json"));
 
     private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 

@@ -1,6 +1,7 @@
 using DecentCloud.Functions.Health;
 using DecentCloud.Functions.Hosting;
 using DecentCloud.Functions.Hosting.Http;
+using DecentCloud.Functions.Identity;
 using DecentCloud.Functions.Operations;
 
 namespace DecentCloud.Functions;
@@ -17,6 +18,7 @@ public static class Program
 
         builder.Services
             .AddHealth()
+            .AddIdentity()
             .AddOperations();
 
         builder.Functions
@@ -25,7 +27,8 @@ public static class Program
             .Http<ListPoisonMessages>("GET", "v1/admin/queues/{queue}/poison", AuthorizationLevel.Admin)
             .Http<ReplayPoisonMessages>("POST", "v1/admin/queues/{queue}/poison/replay", AuthorizationLevel.Admin)
             .Http<ReplayPoisonMessage>("POST", "v1/admin/queues/{queue}/poison/{messageId}/replay", AuthorizationLevel.Admin)
-            .Http<DeletePoisonMessage>("DELETE", "v1/admin/queues/{queue}/poison/{messageId}", AuthorizationLevel.Admin);
+            .Http<DeletePoisonMessage>("DELETE", "v1/admin/queues/{queue}/poison/{messageId}", AuthorizationLevel.Admin)
+            .Timer<PurgeExpiredNonces>("0 */10 * * * *");
 
         configure?.Invoke(builder);
         return builder.Build();

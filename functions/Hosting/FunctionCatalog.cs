@@ -23,12 +23,16 @@ public sealed class FunctionCatalog
     public IEnumerable<TimerFunction> TimerFunctions => functions.OfType<TimerFunction>();
 
     /// <summary>An HTTP function: <typeparamref name="TFunction"/>.Run answers <paramref name="method"/> on /api/<paramref name="route"/>.</summary>
-    public FunctionCatalog Http<TFunction>(string method, string route, AuthorizationLevel level, string? name = null)
+    /// <param name="endpoint">
+    /// Further conventions for the function's endpoint, applied after the host has bound Run: how a feature
+    /// adds its own metadata or a check in front of Run (request signing does).
+    /// </param>
+    public FunctionCatalog Http<TFunction>(string method, string route, AuthorizationLevel level, string? name = null, Action<IEndpointConventionBuilder>? endpoint = null)
         where TFunction : class
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(method);
         ArgumentNullException.ThrowIfNull(route);
-        return Add(new HttpFunction(name ?? typeof(TFunction).Name, typeof(TFunction), method.ToUpperInvariant(), route.Trim('/'), level));
+        return Add(new HttpFunction(name ?? typeof(TFunction).Name, typeof(TFunction), method.ToUpperInvariant(), route.Trim('/'), level) { Endpoint = endpoint });
     }
 
     /// <summary>
@@ -69,6 +73,8 @@ public abstract record FunctionDescriptor(string Name, Type Type)
 
 public sealed record HttpFunction(string Name, Type Type, string Method, string Route, AuthorizationLevel Level) : FunctionDescriptor(Name, Type)
 {
+    public Action<IEndpointConventionBuilder>? Endpoint { get; init; }
+
     public override string Trigger => $"http {Method} /api/{Route} ({Level.ToString().ToLowerInvariant()})";
 }
 

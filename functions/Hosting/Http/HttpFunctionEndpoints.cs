@@ -44,6 +44,7 @@ internal static class HttpFunctionEndpoints
 
             endpoint.DisplayName = $"HTTP function {function.Name}: {function.Method} /{function.Route}";
         });
+        function.Endpoint?.Invoke(builder);
         return builder;
     }
 }

@@ -33,12 +33,27 @@ public sealed class NonceStore(TableServiceClient tables)
         };
         try
         {
-            await table.AddEntityAsync(row, cancellationToken);
+            await AddAsync(row, cancellationToken);
             return true;
         }
         catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status409Conflict)
         {
             return false;
+        }
+    }
+
+    private async Task AddAsync(TableEntity row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.AddEntityAsync(row, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status404NotFound)
+        {
+            // Deleted while the app ran (an operator clearing it): create it again rather than fail every signed call.
+            tableExists = false;
+            await EnsureTableAsync(cancellationToken);
+            await table.AddEntityAsync(row, cancellationToken);
         }
     }
 

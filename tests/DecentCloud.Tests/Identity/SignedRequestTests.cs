@@ -321,6 +321,19 @@ public sealed class SignedRequestTests(AzuriteFixture storage) : IClassFixture<A
         Assert.Contains(app.Logs.Entries, e => e.EventId.Id == 6003 && e.Message.Contains("Deleted 0 ", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Signed_requests_go_on_working_after_the_nonce_table_was_deleted_while_the_app_ran()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(Signed(key, HttpMethod.Get, EchoPath))).StatusCode);
+        await Nonces.DeleteAsync();
+        var nonce = Guid.NewGuid();
+
+        var response = await app.Client.SendAsync(Signed(key, HttpMethod.Get, EchoPath, nonce: nonce));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(await NonceRecordedAsync(key.PublicKeyHex, nonce));
+    }
+
     private static TableEntity Row(string publicKeyHex, DateTimeOffset acceptedUntil) =>
         new(publicKeyHex, NonceStore.RowKey(Guid.NewGuid())) { [NonceStore.AcceptedUntilProperty] = acceptedUntil };
 }

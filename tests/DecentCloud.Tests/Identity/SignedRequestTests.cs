@@ -336,4 +336,16 @@ public sealed class SignedRequestTests(AzuriteFixture storage) : IClassFixture<A
 
     private static TableEntity Row(string publicKeyHex, DateTimeOffset acceptedUntil) =>
         new(publicKeyHex, NonceStore.RowKey(Guid.NewGuid())) { [NonceStore.AcceptedUntilProperty] = acceptedUntil };
+
+    [Fact]
+    public async Task The_openapi_document_marks_signed_operations_with_the_signature_scheme()
+    {
+        var document = await app.Client.GetFromJsonAsync<System.Text.Json.JsonElement>("api/openapi.json");
+
+        var operation = document.GetProperty("paths").GetProperty("/api/v1/test/orders").GetProperty("post");
+        Assert.Equal("decentCloudSignature", operation.GetProperty("security")[0].EnumerateObject().Single().Name);
+        Assert.True(operation.GetProperty("responses").TryGetProperty("401", out _));
+        Assert.Equal("X-Signature", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("decentCloudSignature").GetProperty("name").GetString());
+        Assert.False(document.GetProperty("paths").GetProperty("/api/health").GetProperty("get").TryGetProperty("security", out _));
+    }
 }

@@ -169,13 +169,14 @@ public sealed class QueueTriggerTests(AzuriteFixture storage) : IClassFixture<Az
         var queue = TestFunctionApp.UniqueQueueName("shared");
         var writer = new QueueWriter(new QueueServiceClient(storage.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }));
         const int count = 200;
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), async (i, ct) => await writer.SendAsync(queue, new WorkItem($"w-{i}", i), cancellationToken: ct));
-
         var hostId = TestFunctionApp.UniqueHostId();
         var runs = new WorkLog { Instance = "a" };
         var other = new WorkLog { Instance = "b" };
+
+        // Both instances listen before any message arrives, so neither can drain the queue alone by starting first.
         await using var a = await StartWith<RecordsWork>(queue, runs, hostId);
         await using var b = await StartWith<RecordsWork>(queue, other, hostId);
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), async (i, ct) => await writer.SendAsync(queue, new WorkItem($"w-{i}", i), cancellationToken: ct));
 
         await Eventually.HoldsAsync(() => runs.Runs.Count + other.Runs.Count >= count, $"{count} messages were processed", TimeSpan.FromSeconds(60));
         await Task.Delay(1000);

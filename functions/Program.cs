@@ -2,6 +2,7 @@ using DecentCloud.Functions.Health;
 using DecentCloud.Functions.Hosting;
 using DecentCloud.Functions.Hosting.Http;
 using DecentCloud.Functions.Identity;
+using DecentCloud.Functions.Marketplace.Providers;
 using DecentCloud.Functions.Operations;
 
 namespace DecentCloud.Functions;
@@ -19,7 +20,8 @@ public static class Program
         builder.Services
             .AddHealth()
             .AddIdentity()
-            .AddOperations();
+            .AddOperations()
+            .AddProviders();
 
         builder.Functions
             .Http<HealthCheck>("GET", "health", AuthorizationLevel.Anonymous)
@@ -28,6 +30,9 @@ public static class Program
             .Http<ReplayPoisonMessages>("POST", "v1/admin/queues/{queue}/poison/replay", AuthorizationLevel.Admin)
             .Http<ReplayPoisonMessage>("POST", "v1/admin/queues/{queue}/poison/{messageId}/replay", AuthorizationLevel.Admin)
             .Http<DeletePoisonMessage>("DELETE", "v1/admin/queues/{queue}/poison/{messageId}", AuthorizationLevel.Admin)
+            .SignedHttp<OnboardProvider>("POST", "v1/providers")
+            .Http<GetProvider>("GET", "v1/providers/{pubkey}", AuthorizationLevel.Anonymous)
+            .SignedHttp<UpdateProvider>("PUT", "v1/providers/{pubkey}")
             .Timer<PurgeExpiredNonces>("0 */10 * * * *");
 
         configure?.Invoke(builder);

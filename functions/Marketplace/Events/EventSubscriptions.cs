@@ -1,0 +1,25 @@
+using System.Collections.Frozen;
+
+namespace DecentCloud.Functions.Marketplace.Events;
+
+/// <summary>
+/// Who hears which domain event: event name to the queues it is copied to, one queue per subscriber, so each
+/// subscriber gets every event and consumes it at its own pace. A feature subscribes by adding its own queue
+/// here (and a queue function on that queue in Program.cs); the publisher never changes.
+/// </summary>
+public static class EventSubscriptions
+{
+    /// <summary>A provider finished onboarding (payload <see cref="Providers.ProviderOnboarded"/>).</summary>
+    public const string ProviderOnboarded = "provider-onboarded";
+
+    public static readonly FrozenDictionary<string, string[]> Queues = new Dictionary<string, string[]>(StringComparer.Ordinal)
+    {
+        [ProviderOnboarded] = ["chatwoot-provider-onboarded"],
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <exception cref="ArgumentException">The event is not declared here (a typo, or a new event nobody listed).</exception>
+    public static IReadOnlyList<string> QueuesFor(string eventName) =>
+        Queues.TryGetValue(eventName, out var queues)
+            ? queues
+            : throw new ArgumentException($"Event '{eventName}' is not declared in {nameof(EventSubscriptions)}.", nameof(eventName));
+}

@@ -169,7 +169,11 @@ public sealed class HttpHostTests(AzuriteFixture storage) : IClassFixture<Azurit
             Assert.True(paths.TryGetProperty($"/api/{function.Route}", out var path), $"{function.Name} (/api/{function.Route}) is missing from the OpenAPI document");
             Assert.True(path.TryGetProperty(function.Method.ToLowerInvariant(), out var operation), $"{function.Name} has no {function.Method} operation in the OpenAPI document");
             Assert.Equal(function.Name, operation.GetProperty("operationId").GetString());
-            Assert.Equal(function.Level != AuthorizationLevel.Anonymous, operation.TryGetProperty("security", out _));
+            // Keyed operations carry the functionKey scheme; signed ones (anonymous level) carry the signature scheme instead.
+            var schemes = operation.TryGetProperty("security", out var security)
+                ? security.EnumerateArray().SelectMany(requirement => requirement.EnumerateObject()).Select(scheme => scheme.Name).ToList()
+                : [];
+            Assert.Equal(function.Level != AuthorizationLevel.Anonymous, schemes.Contains("functionKey"));
         }
 
         Assert.Equal("apiKey", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("functionKey").GetProperty("type").GetString());

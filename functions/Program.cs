@@ -30,6 +30,7 @@ public static class Program
             .Http<ReplayPoisonMessages>("POST", "v1/admin/queues/{queue}/poison/replay", AuthorizationLevel.Admin)
             .Http<ReplayPoisonMessage>("POST", "v1/admin/queues/{queue}/poison/{messageId}/replay", AuthorizationLevel.Admin)
             .Http<DeletePoisonMessage>("DELETE", "v1/admin/queues/{queue}/poison/{messageId}", AuthorizationLevel.Admin)
+            .Http<ListAdminActions>("GET", "v1/admin/actions", AuthorizationLevel.Admin)
             .SignedHttp<OnboardProvider>("POST", "v1/providers")
             .Http<GetProvider>("GET", "v1/providers/{pubkey}", AuthorizationLevel.Anonymous)
             .SignedHttp<UpdateProvider>("PUT", "v1/providers/{pubkey}")

@@ -11,17 +11,17 @@ public sealed class DeletePoisonMessage(PoisonQueues poisonQueues, AdminAudit au
     {
         if (poisonQueues.Find(queue) is not { } monitored)
         {
-            audit.Record(context, "delete-poison", queue, "unknown queue");
+            await audit.RecordAsync(context, "delete-poison", queue, "unknown queue");
             return QueueProblems.UnknownQueue(queue);
         }
 
         if (!await poisonQueues.DeleteAsync(monitored, messageId, cancellationToken))
         {
-            audit.Record(context, "delete-poison", $"{monitored.PoisonQueue}/{messageId}", "no such message");
+            await audit.RecordAsync(context, "delete-poison", $"{monitored.PoisonQueue}/{messageId}", "no such message");
             return QueueProblems.UnknownMessage(monitored.PoisonQueue, messageId);
         }
 
-        audit.Record(context, "delete-poison", $"{monitored.PoisonQueue}/{messageId}", "deleted");
+        await audit.RecordAsync(context, "delete-poison", $"{monitored.PoisonQueue}/{messageId}", "deleted");
         return TypedResults.NoContent();
     }
 }

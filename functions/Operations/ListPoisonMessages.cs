@@ -11,12 +11,12 @@ public sealed class ListPoisonMessages(PoisonQueues poisonQueues, AdminAudit aud
     {
         if (poisonQueues.Find(queue) is not { } monitored)
         {
-            audit.Record(context, "list-poison", queue, "unknown queue");
+            await audit.RecordAsync(context, "list-poison", queue, "unknown queue");
             return QueueProblems.UnknownQueue(queue);
         }
 
         var list = await poisonQueues.PeekAsync(monitored, cancellationToken);
-        audit.Record(context, "list-poison", monitored.PoisonQueue, $"{list.ApproximateCount} messages");
+        await audit.RecordAsync(context, "list-poison", monitored.PoisonQueue, $"{list.ApproximateCount} messages");
         return TypedResults.Ok(list);
     }
 }

@@ -15,7 +15,7 @@ public sealed class ListQueues(PoisonQueues poisonQueues, AdminAudit audit)
             counts.Add(await poisonQueues.CountAsync(queue, cancellationToken));
         }
 
-        audit.Record(context, "list-queues", "all queues", $"{counts.Count} queues");
+        await audit.RecordAsync(context, "list-queues", "all queues", $"{counts.Count} queues");
         return TypedResults.Ok<IReadOnlyList<QueueCounts>>(counts);
     }
 }

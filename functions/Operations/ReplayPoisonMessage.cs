@@ -11,17 +11,17 @@ public sealed class ReplayPoisonMessage(PoisonQueues poisonQueues, AdminAudit au
     {
         if (poisonQueues.Find(queue) is not { } monitored)
         {
-            audit.Record(context, "replay-poison", queue, "unknown queue");
+            await audit.RecordAsync(context, "replay-poison", queue, "unknown queue");
             return QueueProblems.UnknownQueue(queue);
         }
 
         if (!await poisonQueues.ReplayAsync(monitored, messageId, cancellationToken))
         {
-            audit.Record(context, "replay-poison", $"{monitored.PoisonQueue}/{messageId}", "no such message");
+            await audit.RecordAsync(context, "replay-poison", $"{monitored.PoisonQueue}/{messageId}", "no such message");
             return QueueProblems.UnknownMessage(monitored.PoisonQueue, messageId);
         }
 
-        audit.Record(context, "replay-poison", $"{monitored.PoisonQueue}/{messageId}", $"replayed to {monitored.Queue}");
+        await audit.RecordAsync(context, "replay-poison", $"{monitored.PoisonQueue}/{messageId}", $"replayed to {monitored.Queue}");
         return TypedResults.NoContent();
     }
 }

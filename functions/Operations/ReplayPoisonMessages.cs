@@ -11,12 +11,12 @@ public sealed class ReplayPoisonMessages(PoisonQueues poisonQueues, AdminAudit a
     {
         if (poisonQueues.Find(queue) is not { } monitored)
         {
-            audit.Record(context, "replay-all-poison", queue, "unknown queue");
+            await audit.RecordAsync(context, "replay-all-poison", queue, "unknown queue");
             return QueueProblems.UnknownQueue(queue);
         }
 
         var result = await poisonQueues.ReplayAllAsync(monitored, cancellationToken);
-        audit.Record(context, "replay-all-poison", monitored.PoisonQueue, $"{result.Replayed} replayed to {monitored.Queue}, about {result.ApproximateRemaining} remain");
+        await audit.RecordAsync(context, "replay-all-poison", monitored.PoisonQueue, $"{result.Replayed} replayed to {monitored.Queue}, about {result.ApproximateRemaining} remain");
         return TypedResults.Ok(result);
     }
 }

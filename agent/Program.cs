@@ -16,10 +16,15 @@ internal static class Program
     public const string Usage = """
         Usage: dc-agent [--config <path>]
                dc-agent --help | --version
+               dc-agent keygen <key-file>
+               dc-agent request <METHOD> <URL> --key-file <key-file> [--data <json> | --data @<file>]
 
         dc-agent is the daemon a Decent Cloud provider runs next to its servers. It runs until
         Ctrl-C or SIGTERM. Provisioning is not implemented yet: the agent validates its settings
         and reports on each poll that no provisioners are configured.
+
+        keygen writes a new signing key to a file and prints its public key; request sends one request
+        signed with it (docs/signing.md) and prints the answer: a way to call the API by hand.
 
         Options:
           -c, --config <path>   read settings from this JSON file (see dc-agent.sample.json)
@@ -43,6 +48,15 @@ internal static class Program
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr,
         CancellationToken cancellationToken, Action<HostApplicationBuilder>? configure = null)
     {
+        // Tools for calling the API by hand, beside the daemon itself.
+        switch (args)
+        {
+            case ["keygen", .. var rest]:
+                return await SignedRequestCommand.KeygenAsync(rest, stdout, stderr);
+            case ["request", .. var rest]:
+                return await SignedRequestCommand.RequestAsync(rest, stdout, stderr, TimeProvider.System, cancellationToken);
+        }
+
         var command = AgentCommandLine.Parse(args);
         switch (command.Action)
         {

@@ -2,6 +2,7 @@ using DecentCloud.Functions.Health;
 using DecentCloud.Functions.Hosting;
 using DecentCloud.Functions.Hosting.Http;
 using DecentCloud.Functions.Identity;
+using DecentCloud.Functions.Marketplace.Offerings;
 using DecentCloud.Functions.Marketplace.Providers;
 using DecentCloud.Functions.Operations;
 
@@ -21,7 +22,8 @@ public static class Program
             .AddHealth()
             .AddIdentity()
             .AddOperations()
-            .AddProviders();
+            .AddProviders()
+            .AddOfferings();
 
         builder.Functions
             .Http<HealthCheck>("GET", "health", AuthorizationLevel.Anonymous)
@@ -34,6 +36,12 @@ public static class Program
             .SignedHttp<OnboardProvider>("POST", "v1/providers")
             .Http<GetProvider>("GET", "v1/providers/{pubkey}", AuthorizationLevel.Anonymous)
             .SignedHttp<UpdateProvider>("PUT", "v1/providers/{pubkey}")
+            .SignedHttp<CreateOffering>("POST", "v1/providers/{pubkey}/offerings")
+            .Http<GetOffering>("GET", "v1/providers/{pubkey}/offerings/{id}", AuthorizationLevel.Anonymous)
+            .SignedHttp<UpdateOffering>("PUT", "v1/providers/{pubkey}/offerings/{id}")
+            .SignedHttp<HideOffering>("POST", "v1/providers/{pubkey}/offerings/{id}/hide")
+            .SignedHttp<ShowOffering>("POST", "v1/providers/{pubkey}/offerings/{id}/show")
+            .Http<SearchOfferings>("GET", "v1/offerings", AuthorizationLevel.Anonymous)
             .Timer<PurgeExpiredNonces>("0 */10 * * * *");
 
         configure?.Invoke(builder);

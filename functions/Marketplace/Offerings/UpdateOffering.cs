@@ -1,0 +1,40 @@
+using DecentCloud.Functions.Identity;
+using DecentCloud.Functions.Marketplace.Providers;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace DecentCloud.Functions.Marketplace.Offerings;
+
+/// <summary><c>PUT /api/v1/providers/{pubkey}/offerings/{id}</c>, signed by that key: replaces the offering (hidden or not).</summary>
+public sealed class UpdateOffering(OfferingStore store, TimeProvider time)
+{
+    [EndpointSummary("Update an offering")]
+    [EndpointDescription("Signed by the provider's own key (403 for any other). Replaces the whole offering and keeps whether it is hidden; "
+        + "400 with field errors if it is not valid, 404 if there is no such offering, 409 if it changed concurrently (read and retry).")]
+    public async Task<Results<Ok<OfferingView>, ValidationProblem, ProblemHttpResult>> Run(string pubkey, string id, OfferingSpec? offering, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        {
+            return OfferingProblems.NotYours();
+        }
+
+        var errors = OfferingSpec.Validate(offering);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Offering not valid");
+        }
+
+        if (await store.FindAsync(pubkey, id, cancellationToken) is not { } entity)
+        {
+            return OfferingProblems.NotFound(ProviderStore.PartitionKey(pubkey), id);
+        }
+
+        entity.Apply(offering!.Normalized());
+        entity.UpdatedAt = time.GetUtcNow();
+        if (!await store.TryReplaceAsync(entity, cancellationToken))
+        {
+            return OfferingProblems.ChangedConcurrently();
+        }
+
+        return TypedResults.Ok(entity.ToView());
+    }
+}

@@ -2,6 +2,7 @@ using DecentCloud.Functions.Health;
 using DecentCloud.Functions.Hosting;
 using DecentCloud.Functions.Hosting.Http;
 using DecentCloud.Functions.Identity;
+using DecentCloud.Functions.Identity.Delegations;
 using DecentCloud.Functions.Marketplace.Offerings;
 using DecentCloud.Functions.Marketplace.Providers;
 using DecentCloud.Functions.Operations;
@@ -21,6 +22,7 @@ public static class Program
         builder.Services
             .AddHealth()
             .AddIdentity()
+            .AddAgentDelegations()
             .AddOperations()
             .AddProviders()
             .AddOfferings();
@@ -36,6 +38,9 @@ public static class Program
             .SignedHttp<OnboardProvider>("POST", "v1/providers")
             .Http<GetProvider>("GET", "v1/providers/{pubkey}", AuthorizationLevel.Anonymous)
             .SignedHttp<UpdateProvider>("PUT", "v1/providers/{pubkey}")
+            .SignedHttp<CreateAgentDelegation>("POST", "v1/providers/{pubkey}/agent-delegations")
+            .SignedHttp<ListAgentDelegations>("GET", "v1/providers/{pubkey}/agent-delegations")
+            .SignedHttp<RevokeAgentDelegation>("DELETE", "v1/providers/{pubkey}/agent-delegations/{agentKey}")
             .SignedHttp<CreateOffering>("POST", "v1/providers/{pubkey}/offerings")
             .Http<GetOffering>("GET", "v1/providers/{pubkey}/offerings/{id}", AuthorizationLevel.Anonymous)
             .SignedHttp<UpdateOffering>("PUT", "v1/providers/{pubkey}/offerings/{id}")

@@ -1,0 +1,20 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace DecentCloud.Functions.Identity.Delegations;
+
+/// <summary><c>GET /api/v1/providers/{pubkey}/agent-delegations</c>, signed by the provider: its delegations, revoked ones included.</summary>
+public sealed class ListAgentDelegations(DelegationStore store)
+{
+    [EndpointSummary("A provider's agent delegations")]
+    public async Task<Results<Ok<IReadOnlyList<DelegationView>>, ProblemHttpResult>> Run(string pubkey, HttpContext context, CancellationToken cancellationToken)
+    {
+        var caller = SignedCaller.Of(context);
+        if (!caller.Is(pubkey))
+        {
+            return DelegationProblems.NotTheProvider();
+        }
+
+        var rows = await store.ForProviderAsync(caller.PublicKeyHex, cancellationToken);
+        return TypedResults.Ok<IReadOnlyList<DelegationView>>(rows.OrderBy(r => r.CreatedAt).Select(r => r.ToView()).ToList());
+    }
+}

@@ -3,6 +3,7 @@ using DecentCloud.Functions.Hosting;
 using DecentCloud.Functions.Hosting.Http;
 using DecentCloud.Functions.Identity;
 using DecentCloud.Functions.Identity.Delegations;
+using DecentCloud.Functions.Marketplace.Accounts;
 using DecentCloud.Functions.Marketplace.Offerings;
 using DecentCloud.Functions.Marketplace.Providers;
 using DecentCloud.Functions.Operations;
@@ -24,6 +25,7 @@ public static class Program
             .AddIdentity()
             .AddAgentDelegations()
             .AddOperations()
+            .AddAccounts()
             .AddProviders()
             .AddOfferings();
 
@@ -47,6 +49,13 @@ public static class Program
             .SignedHttp<HideOffering>("POST", "v1/providers/{pubkey}/offerings/{id}/hide")
             .SignedHttp<ShowOffering>("POST", "v1/providers/{pubkey}/offerings/{id}/show")
             .Http<SearchOfferings>("GET", "v1/offerings", AuthorizationLevel.Anonymous)
+            .SignedHttp<PutAccount>("PUT", "v1/accounts/{pubkey}")
+            .SignedHttp<GetAccount>("GET", "v1/accounts/{pubkey}")
+            .SignedHttp<AddSshKey>("POST", "v1/accounts/{pubkey}/ssh-keys")
+            .SignedHttp<ListSshKeys>("GET", "v1/accounts/{pubkey}/ssh-keys")
+            .SignedHttp<DeleteSshKey>("DELETE", "v1/accounts/{pubkey}/ssh-keys/{fingerprint}")
+            .SignedHttp<PutBilling>("PUT", "v1/accounts/{pubkey}/billing")
+            .SignedHttp<GetBilling>("GET", "v1/accounts/{pubkey}/billing")
             .Timer<PurgeExpiredNonces>("0 */10 * * * *");
 
         configure?.Invoke(builder);

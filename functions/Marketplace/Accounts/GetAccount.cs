@@ -1,0 +1,22 @@
+using DecentCloud.Functions.Identity;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace DecentCloud.Functions.Marketplace.Accounts;
+
+/// <summary><c>GET /api/v1/accounts/{pubkey}</c>, signed by that key: the user's account.</summary>
+public sealed class GetAccount(AccountStore store)
+{
+    [EndpointSummary("Read an account")]
+    [EndpointDescription("Signed by the account's own key (403 for any other). 404 if the key has no account yet.")]
+    public async Task<Results<Ok<AccountView>, ProblemHttpResult>> Run(string pubkey, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        {
+            return AccountProblems.NotYours();
+        }
+
+        return await store.FindAsync<AccountEntity>(pubkey, AccountEntity.AccountRowKey, cancellationToken) is { } account
+            ? TypedResults.Ok(account.ToView())
+            : AccountProblems.NoAccount(AccountStore.PartitionKey(pubkey));
+    }
+}

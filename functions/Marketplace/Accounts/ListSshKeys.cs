@@ -1,0 +1,21 @@
+using DecentCloud.Functions.Identity;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace DecentCloud.Functions.Marketplace.Accounts;
+
+/// <summary><c>GET /api/v1/accounts/{pubkey}/ssh-keys</c>, signed by that key: the account's SSH keys.</summary>
+public sealed class ListSshKeys(AccountStore store)
+{
+    [EndpointSummary("List SSH keys")]
+    [EndpointDescription("Signed by the account's own key (403 for any other). An empty list when there are none.")]
+    public async Task<Results<Ok<List<SshKeyView>>, ProblemHttpResult>> Run(string pubkey, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        {
+            return AccountProblems.NotYours();
+        }
+
+        var keys = await store.ListSshKeysAsync(pubkey, cancellationToken);
+        return TypedResults.Ok(keys.Select(k => k.ToView()).ToList());
+    }
+}

@@ -20,6 +20,10 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     private const string EcdsaKey = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBLMJMEuKnnk0VMZTc3C/RY6oXOgBlDx1wrigkzPUnpE1NQ6C3GYtT2BiLbUXNVdVt5fED2zDLA81IH0EE6Qkejs= ec";
     private const string EcdsaFingerprint = "SHA256:bvE3eTDDbQZ/SogNhny6j0ckmoIwRXCGs0rx+4dvydk";
 
+    // `ssh-keygen -t rsa -b 2048 -N "" -C rsa -f rs`; `ssh-keygen -lf rs.pub`: 2048 SHA256:6YZqHmeKnSsQL1drMOWQVDsfFdNMqkoz6epfmBPMxxk rsa (RSA)
+    private const string RsaKey = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC57RDnvlMKvk3rZiItXDsUoLaHnzjrH88POOqIqd3KNvgRlmDC7RY7Y9Oc8TKNr8hHqOqqOrdlNkRGUv7xlh2GN3GlQl3PI5GYVwHILj8z8I42n5kY7xlWyKJJhkf53G2cVMH2xmeFc3zM0XnMwezZuKjZG0uegHdrY1E/NbyIR/taqdZrmc1Hbi2xtjMR/Bpf7qM423ZweRnChmuF4KApuEZwjMaxekLu/X/jQpXD36EjTmmf9YFDGn9FnI6qcB13c57qkMT1tFExQaEBU/Mp8dRyFlNvCScEebQzd8gMY0OpHIWFgvb7Bw/dWQkjcVelFI7t4EIYWrOr2YD+H00n rsa";
+    private const string RsaFingerprint = "SHA256:6YZqHmeKnSsQL1drMOWQVDsfFdNMqkoz6epfmBPMxxk";
+
     private readonly Ed25519phKey user = Ed25519phKey.Generate();
     private readonly Ed25519phKey stranger = Ed25519phKey.Generate();
     private TestFunctionApp app = null!;
@@ -301,6 +305,28 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     {
         Assert.Equal(Ed25519Fingerprint, SshPublicKey.TryParse(Ed25519Key, out _)!.Fingerprint);
         Assert.Equal(EcdsaFingerprint, SshPublicKey.TryParse(EcdsaKey, out _)!.Fingerprint);
+        Assert.Equal(RsaFingerprint, SshPublicKey.TryParse(RsaKey, out _)!.Fingerprint);
+    }
+
+    [Fact]
+    public void The_country_list_holds_the_249_assigned_codes()
+    {
+        Assert.Equal(249, Countries.Count);
+        Assert.True(Countries.IsAlpha2("GB"));
+        Assert.False(Countries.IsAlpha2("UK"));
+    }
+
+    [Fact]
+    public async Task A_billing_replace_with_a_stale_etag_is_refused_and_the_newer_settings_stay()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(user, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}/billing", Billing())).StatusCode);
+        var store = app.Services.GetRequiredService<AccountStore>();
+        var stale = await store.FindAsync<BillingEntity>(user.PublicKeyHex, BillingEntity.BillingRowKey, CancellationToken.None);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(user, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}/billing", Billing("Newer Name"))).StatusCode);
+
+        stale!.LegalName = "Stale Name";
+        Assert.False(await store.TryReplaceAsync(stale, CancellationToken.None));
+        Assert.Equal("Newer Name", (await RowAsync<BillingEntity>(user.PublicKeyHex, BillingEntity.BillingRowKey))!.LegalName);
     }
 
     [Fact]

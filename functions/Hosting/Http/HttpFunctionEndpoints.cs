@@ -31,8 +31,13 @@ internal static class HttpFunctionEndpoints
                 EndpointBuilder = endpoint,
             };
             var metadata = RequestDelegateFactory.InferMetadata(run, options);
-            var handler = RequestDelegateFactory.Create(run, context => create(context.RequestServices, null), options, metadata);
-            endpoint.RequestDelegate = handler.RequestDelegate;
+
+            // Compiling the binding code is the costly part; it happens on the function's first call rather than
+            // for every function when the route table is built (inside the app's very first request).
+            var handler = new Lazy<RequestDelegate>(
+                () => RequestDelegateFactory.Create(run, context => create(context.RequestServices, null), options, metadata).RequestDelegate,
+                LazyThreadSafetyMode.ExecutionAndPublication);
+            endpoint.RequestDelegate = context => handler.Value(context);
 
             // The OpenAPI generator describes the endpoint from the last MethodInfo in its metadata, and
             // reads summaries and descriptions from Run's attributes, as minimal APIs add them.

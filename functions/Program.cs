@@ -4,6 +4,7 @@ using DecentCloud.Functions.Hosting.Http;
 using DecentCloud.Functions.Identity;
 using DecentCloud.Functions.Identity.Delegations;
 using DecentCloud.Functions.Marketplace.Accounts;
+using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Marketplace.Offerings;
 using DecentCloud.Functions.Marketplace.Providers;
 using DecentCloud.Functions.Operations;
@@ -27,7 +28,8 @@ public static class Program
             .AddOperations()
             .AddAccounts()
             .AddProviders()
-            .AddOfferings();
+            .AddOfferings()
+            .AddContracts();
 
         builder.Functions
             .Http<HealthCheck>("GET", "health", AuthorizationLevel.Anonymous)
@@ -56,6 +58,11 @@ public static class Program
             .SignedHttp<DeleteSshKey>("DELETE", "v1/accounts/{pubkey}/ssh-keys/{fingerprint}")
             .SignedHttp<PutBilling>("PUT", "v1/accounts/{pubkey}/billing")
             .SignedHttp<GetBilling>("GET", "v1/accounts/{pubkey}/billing")
+            .SignedHttp<RentContract>("POST", "v1/contracts")
+            .SignedHttp<GetContract>("GET", "v1/contracts/{id}")
+            .SignedHttp<AcceptContract>("POST", "v1/contracts/{id}/accept")
+            .SignedHttp<RejectContract>("POST", "v1/contracts/{id}/reject")
+            .SignedHttp<CancelContract>("POST", "v1/contracts/{id}/cancel")
             .Timer<PurgeExpiredNonces>("0 */10 * * * *");
 
         configure?.Invoke(builder);

@@ -12,9 +12,27 @@ public static class EventSubscriptions
     /// <summary>A provider finished onboarding (payload <see cref="Providers.ProviderOnboarded"/>).</summary>
     public const string ProviderOnboarded = "provider-onboarded";
 
+    /// <summary>A renter asked for a contract (payload <see cref="Contracts.ContractView"/>).</summary>
+    public const string ContractRequested = "contract-requested";
+
+    /// <summary>The provider accepted a contract (payload <see cref="Contracts.ContractView"/>).</summary>
+    public const string ContractAccepted = "contract-accepted";
+
+    /// <summary>The provider rejected a contract (payload <see cref="Contracts.ContractView"/>).</summary>
+    public const string ContractRejected = "contract-rejected";
+
+    /// <summary>The renter cancelled a contract (payload <see cref="Contracts.ContractView"/>).</summary>
+    public const string ContractCancelled = "contract-cancelled";
+
     public static readonly FrozenDictionary<string, string[]> Queues = new Dictionary<string, string[]>(StringComparer.Ordinal)
     {
         [ProviderOnboarded] = ["chatwoot-provider-onboarded"],
+
+        // Declared so publishing them is not a typo; nobody subscribes yet (provisioning, notifications will).
+        [ContractRequested] = [],
+        [ContractAccepted] = [],
+        [ContractRejected] = [],
+        [ContractCancelled] = [],
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <exception cref="ArgumentException">The event is not declared here (a typo, or a new event nobody listed).</exception>

@@ -1,0 +1,26 @@
+using DecentCloud.Functions.Marketplace.Events;
+
+namespace DecentCloud.Functions.Marketplace.Contracts;
+
+/// <summary>
+/// Publishes the contract events after the write (payload the <see cref="ContractView"/>). There is no outbox yet:
+/// a failed publish is logged and the request still succeeds, since the contract row is the truth. No subscriber
+/// listens to contract events yet (see <see cref="EventSubscriptions"/>), so nothing can fail today.
+/// </summary>
+public sealed partial class ContractEvents(DomainEvents events, ILogger<ContractEvents> logger)
+{
+    public async Task PublishAsync(string eventName, ContractEntity contract, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await events.PublishAsync(eventName, contract.ToView(), cancellationToken: cancellationToken);
+        }
+        catch (InvalidOperationException ex)
+        {
+            LogNotPublished(logger, ex, eventName, contract.PartitionKey);
+        }
+    }
+
+    [LoggerMessage(EventId = 7101, Level = LogLevel.Error, Message = "{EventName} event for contract {ContractId} not sent")]
+    private static partial void LogNotPublished(ILogger logger, Exception exception, string eventName, string contractId);
+}

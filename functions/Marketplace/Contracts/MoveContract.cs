@@ -1,0 +1,88 @@
+using DecentCloud.Functions.Identity;
+using DecentCloud.Functions.Marketplace.Events;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace DecentCloud.Functions.Marketplace.Contracts;
+
+/// <summary><c>POST /api/v1/contracts/{id}/accept</c>, signed by the provider.</summary>
+public sealed class AcceptContract(ContractStore store, ContractEvents events, TimeProvider time)
+{
+    [EndpointSummary("Accept a contract")]
+    [EndpointDescription("Signed by the contract's provider (403 for any other key). 409 naming the current state if the contract cannot move to accepted "
+        + "or changed concurrently; 404 if there is no such contract.")]
+    public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken) =>
+        ContractMoves.MoveAsync(store, events, time, id, ContractState.Accepted, ContractParty.Provider, "accept", EventSubscriptions.ContractAccepted, context, cancellationToken);
+}
+
+/// <summary><c>POST /api/v1/contracts/{id}/reject</c>, signed by the provider.</summary>
+public sealed class RejectContract(ContractStore store, ContractEvents events, TimeProvider time)
+{
+    [EndpointSummary("Reject a contract")]
+    [EndpointDescription("Signed by the contract's provider (403 for any other key). 409 naming the current state if the contract cannot move to rejected "
+        + "or changed concurrently; 404 if there is no such contract.")]
+    public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken) =>
+        ContractMoves.MoveAsync(store, events, time, id, ContractState.Rejected, ContractParty.Provider, "reject", EventSubscriptions.ContractRejected, context, cancellationToken);
+}
+
+/// <summary><c>POST /api/v1/contracts/{id}/cancel</c>, signed by the renter.</summary>
+public sealed class CancelContract(ContractStore store, ContractEvents events, TimeProvider time)
+{
+    [EndpointSummary("Cancel a contract")]
+    [EndpointDescription("Signed by the contract's renter (403 for any other key). 409 naming the current state if the contract cannot move to cancelled "
+        + "or changed concurrently; 404 if there is no such contract.")]
+    public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken) =>
+        ContractMoves.MoveAsync(store, events, time, id, ContractState.Cancelled, ContractParty.Renter, "cancel", EventSubscriptions.ContractCancelled, context, cancellationToken);
+}
+
+internal enum ContractParty
+{
+    Renter,
+    Provider,
+}
+
+internal static class ContractMoves
+{
+    public static async Task<Results<Ok<ContractView>, ProblemHttpResult>> MoveAsync(
+        ContractStore store, ContractEvents events, TimeProvider time, string id, ContractState to, ContractParty party, string action, string eventName,
+        HttpContext context, CancellationToken cancellationToken)
+    {
+        if (await store.FindAsync(id, cancellationToken) is not { } contract)
+        {
+            return ContractProblems.NotFound(id);
+        }
+
+        var caller = SignedCaller.Of(context);
+        var allowed = party == ContractParty.Renter ? caller.Is(contract.RenterKey) : caller.Is(contract.ProviderKey);
+        if (!allowed)
+        {
+            return ContractProblems.WrongParty(action, party == ContractParty.Renter ? "renter" : "provider");
+        }
+
+        var from = contract.CurrentState;
+        if (ContractStateMachine.Move(from, to, new ContractPayment(contract.PriceMinor, contract.PaymentSucceeded)) is MoveResult.Refused refused)
+        {
+            return ContractProblems.MoveRefused(refused.Reason);
+        }
+
+        var now = time.GetUtcNow();
+        contract.State = to.Name();
+        contract.UpdatedAt = now;
+        var move = new ContractMoveEntity
+        {
+            PartitionKey = contract.PartitionKey,
+            RowKey = ContractMoveEntity.RowKeyFor(now),
+            From = from.Name(),
+            To = to.Name(),
+            By = caller.PublicKeyHex,
+            At = now,
+        };
+        if (!await store.TryMoveAsync(contract, move, cancellationToken))
+        {
+            var current = await store.FindAsync(id, cancellationToken);
+            return current is null ? ContractProblems.NotFound(id) : ContractProblems.ChangedConcurrently(current.CurrentState);
+        }
+
+        await events.PublishAsync(eventName, contract, cancellationToken);
+        return TypedResults.Ok(contract.ToView());
+    }
+}

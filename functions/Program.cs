@@ -63,7 +63,8 @@ public static class Program
             .SignedHttp<AcceptContract>("POST", "v1/contracts/{id}/accept")
             .SignedHttp<RejectContract>("POST", "v1/contracts/{id}/reject")
             .SignedHttp<CancelContract>("POST", "v1/contracts/{id}/cancel")
-            .Timer<PurgeExpiredNonces>("0 */10 * * * *");
+            .Timer<PurgeExpiredNonces>("0 */10 * * * *")
+            .Timer<ExpireContracts>("0 */5 * * * *");
 
         configure?.Invoke(builder);
         return builder.Build();

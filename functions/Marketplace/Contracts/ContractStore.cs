@@ -51,18 +51,25 @@ public sealed class ContractStore(TableServiceClient tables)
     /// <summary>
     /// Replaces the contract (If-Match its ETag) and adds <paramref name="move"/> in one transaction; false when the
     /// contract changed since read or the history row exists (storage answered 412 or 409): nothing was written.
+    /// <paramref name="alongside"/>, when given, is added in the same transaction (a refund request that must
+    /// exist exactly when the move does).
     /// </summary>
-    public async Task<bool> TryMoveAsync(ContractEntity contract, ContractMoveEntity move, CancellationToken cancellationToken)
+    public async Task<bool> TryMoveAsync(ContractEntity contract, ContractMoveEntity move, CancellationToken cancellationToken, ITableEntity? alongside = null)
     {
         await EnsureTableAsync(cancellationToken);
         try
         {
-            var response = await table.SubmitTransactionAsync(
-                [
-                    new TableTransactionAction(TableTransactionActionType.UpdateReplace, contract, contract.ETag),
-                    new TableTransactionAction(TableTransactionActionType.Add, move),
-                ],
-                cancellationToken);
+            List<TableTransactionAction> actions =
+            [
+                new TableTransactionAction(TableTransactionActionType.UpdateReplace, contract, contract.ETag),
+                new TableTransactionAction(TableTransactionActionType.Add, move),
+            ];
+            if (alongside is not null)
+            {
+                actions.Add(new TableTransactionAction(TableTransactionActionType.Add, alongside));
+            }
+
+            var response = await table.SubmitTransactionAsync(actions, cancellationToken);
             contract.ETag = response.Value[0].Headers.ETag ?? default;
             return true;
         }

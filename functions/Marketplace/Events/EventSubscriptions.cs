@@ -24,6 +24,12 @@ public static class EventSubscriptions
     /// <summary>The renter cancelled a contract (payload <see cref="Contracts.ContractView"/>).</summary>
     public const string ContractCancelled = "contract-cancelled";
 
+    /// <summary>A contract timed out (payload <see cref="Contracts.ContractView"/>).</summary>
+    public const string ContractExpired = "contract-expired";
+
+    /// <summary>An accepted contract got no provisioning result in time (payload <see cref="Contracts.ContractView"/>).</summary>
+    public const string ContractProvisioningFailed = "contract-provisioning-failed";
+
     public static readonly FrozenDictionary<string, string[]> Queues = new Dictionary<string, string[]>(StringComparer.Ordinal)
     {
         [ProviderOnboarded] = ["chatwoot-provider-onboarded"],
@@ -33,6 +39,8 @@ public static class EventSubscriptions
         [ContractAccepted] = [],
         [ContractRejected] = [],
         [ContractCancelled] = [],
+        [ContractExpired] = [],
+        [ContractProvisioningFailed] = [],
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <exception cref="ArgumentException">The event is not declared here (a typo, or a new event nobody listed).</exception>

@@ -1,0 +1,34 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace DecentCloud.Functions.Marketplace.Contracts;
+
+/// <summary>
+/// A refund the platform owes on a contract, in the contract's own partition (RowKey <c>refund</c>), written in
+/// the same transaction as the move that caused it: a paid contract never ends without its refund on record.
+/// Billing pays it out through Stripe (issue 4) and marks it done.
+/// </summary>
+public sealed class RefundRequestEntity : ITableEntity
+{
+    public const string RefundRowKey = "refund";
+
+    public string PartitionKey { get; set; } = "";
+
+    public string RowKey { get; set; } = RefundRowKey;
+
+    public DateTimeOffset? Timestamp { get; set; }
+
+    public ETag ETag { get; set; }
+
+    public long RefundMinor { get; set; }
+
+    public string Currency { get; set; } = "";
+
+    public string Reason { get; set; } = "";
+
+    public bool AwaitsAdminApproval { get; set; }
+
+    public DateTimeOffset RequestedAt { get; set; }
+
+    public DateTimeOffset? RefundedAt { get; set; }
+}

@@ -1,0 +1,82 @@
+using DecentCloud.Functions.Hosting.Timers;
+using DecentCloud.Functions.Marketplace.Contracts;
+using DecentCloud.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace DecentCloud.Tests.Marketplace;
+
+public sealed class ContractTimeoutTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
+
+    private static async Task<ContractEntity> InsertAsync(ContractStore store, ContractState state, bool paid, DateTimeOffset updated, long price = 72_000)
+    {
+        var contract = new ContractEntity
+        {
+            PartitionKey = ContractStore.NewId(),
+            RenterKey = "renter",
+            ProviderKey = "provider",
+            OfferingId = "offering",
+            Hours = 720,
+            PriceMinor = price,
+            Currency = "EUR",
+            SshKey = "ssh-ed25519 AAAA",
+            State = state.Name(),
+            PaymentSucceeded = paid,
+            CreatedAt = updated,
+            UpdatedAt = updated,
+        };
+        Assert.True(await store.TryAddAsync(contract, CancellationToken.None));
+        return contract;
+    }
+
+    [Fact]
+    public async Task Contracts_waiting_an_hour_time_out_and_a_paid_one_gets_its_full_refund_in_the_same_move()
+    {
+        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
+        var store = app.Services.GetRequiredService<ContractStore>();
+        var unpaidRequested = await InsertAsync(store, ContractState.Requested, paid: false, Start);
+        var paidPending = await InsertAsync(store, ContractState.Pending, paid: true, Start);
+        var paidAccepted = await InsertAsync(store, ContractState.Accepted, paid: true, Start, price: 500);
+        var fresh = await InsertAsync(store, ContractState.Requested, paid: false, Start.AddMinutes(50));
+        var active = await InsertAsync(store, ContractState.Active, paid: true, Start);
+        var time = new FakeTimeProvider(Start.AddMinutes(61));
+        var sweep = ActivatorUtilities.CreateInstance<ExpireContracts>(app.Services, time);
+
+        await sweep.Run(new TimerInfo(null, false, time.GetUtcNow()), CancellationToken.None);
+
+        async Task<string> StateOf(ContractEntity c) => (await store.FindAsync(c.PartitionKey, CancellationToken.None))!.State;
+        async Task<RefundRequestEntity?> RefundOf(ContractEntity c) =>
+            (await store.Table.GetEntityIfExistsAsync<RefundRequestEntity>(c.PartitionKey, RefundRequestEntity.RefundRowKey)).HasValue
+                ? (await store.Table.GetEntityAsync<RefundRequestEntity>(c.PartitionKey, RefundRequestEntity.RefundRowKey)).Value
+                : null;
+
+        Assert.Equal("expired", await StateOf(unpaidRequested));
+        Assert.Null(await RefundOf(unpaidRequested));
+        Assert.Equal("expired", await StateOf(paidPending));
+        Assert.Equal(72_000, (await RefundOf(paidPending))!.RefundMinor);
+        Assert.Equal("provisioningfailed", await StateOf(paidAccepted));
+        var refund = (await RefundOf(paidAccepted))!;
+        Assert.Equal(500, refund.RefundMinor);
+        Assert.Equal("EUR", refund.Currency);
+        Assert.Equal("requested", await StateOf(fresh));
+        Assert.Equal("active", await StateOf(active));
+        var moves = await store.MovesAsync(paidAccepted.PartitionKey, CancellationToken.None);
+        Assert.Equal(ExpireContracts.Mover, Assert.Single(moves).By);
+    }
+
+    [Fact]
+    public async Task A_second_sweep_moves_nothing_again()
+    {
+        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
+        var store = app.Services.GetRequiredService<ContractStore>();
+        var contract = await InsertAsync(store, ContractState.Accepted, paid: true, Start);
+        var time = new FakeTimeProvider(Start.AddHours(2));
+        var sweep = ActivatorUtilities.CreateInstance<ExpireContracts>(app.Services, time);
+
+        await sweep.Run(new TimerInfo(null, false, null), CancellationToken.None);
+        await sweep.Run(new TimerInfo(null, false, null), CancellationToken.None);
+
+        Assert.Single(await store.MovesAsync(contract.PartitionKey, CancellationToken.None));
+    }
+}

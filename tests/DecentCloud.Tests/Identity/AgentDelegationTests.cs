@@ -34,18 +34,15 @@ public sealed class AgentDelegationTests(AzuriteFixture storage) : IClassFixture
 
     public async Task DisposeAsync() => await app.DisposeAsync();
 
-    private HttpClient SignedBy(Ed25519phKey key) =>
-        new(new SigningHandler(key, TimeProvider.System, new SocketsHttpHandler())) { BaseAddress = app.Client.BaseAddress };
-
     private async Task<HttpResponseMessage> DelegateAsync(Ed25519phKey signer, string providerKey, object body)
     {
-        using var client = SignedBy(signer);
+        using var client = app.SignedBy(signer);
         return await client.PostAsJsonAsync($"api/v1/providers/{providerKey}/agent-delegations", body);
     }
 
     private async Task<HttpResponseMessage> AgentCallAsync(string path, Ed25519phKey signer, string? claimedAgent = null)
     {
-        using var client = SignedBy(signer);
+        using var client = app.SignedBy(signer);
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Add(AgentCaller.AgentHeader, claimedAgent ?? signer.PublicKeyHex);
         return await client.SendAsync(request);
@@ -76,7 +73,7 @@ public sealed class AgentDelegationTests(AzuriteFixture storage) : IClassFixture
     {
         var before = await AgentCallAsync("api/v1/test/agent/heartbeat", agent);
         await DelegateAsync(provider, provider.PublicKeyHex, Delegation("heartbeat"));
-        using (var client = SignedBy(provider))
+        using (var client = app.SignedBy(provider))
         {
             Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync($"api/v1/providers/{provider.PublicKeyHex}/agent-delegations/{agent.PublicKeyHex}")).StatusCode);
         }
@@ -131,7 +128,7 @@ public sealed class AgentDelegationTests(AzuriteFixture storage) : IClassFixture
         Assert.True((await past.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("expiresAt", out _));
         Assert.Null(await app.Services.GetRequiredService<DelegationStore>().FindAsync(agent.PublicKeyHex, CancellationToken.None));
 
-        using var client = SignedBy(provider);
+        using var client = app.SignedBy(provider);
         var listed = await client.GetFromJsonAsync<List<DelegationView>>($"api/v1/providers/{provider.PublicKeyHex}/agent-delegations");
         Assert.Empty(listed!);
     }
@@ -143,7 +140,7 @@ public sealed class AgentDelegationTests(AzuriteFixture storage) : IClassFixture
         await DelegateAsync(provider, provider.PublicKeyHex, Delegation("heartbeat", "fetch_contracts"));
 
         var taken = await DelegateAsync(other, other.PublicKeyHex, Delegation("heartbeat"));
-        using var client = SignedBy(provider);
+        using var client = app.SignedBy(provider);
         var listed = await client.GetFromJsonAsync<List<DelegationView>>($"api/v1/providers/{provider.PublicKeyHex}/agent-delegations");
 
         Assert.Equal(HttpStatusCode.Conflict, taken.StatusCode);

@@ -37,12 +37,9 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     private static BillingSettings Billing(string? legalName = "Alice Example GmbH") =>
         new(legalName, "Hauptstrasse 1", null, "Berlin", "10115", "DE", "DE123456789", "invoices@alice.example");
 
-    private HttpClient SignedBy(Ed25519phKey key) =>
-        new(new SigningHandler(key, TimeProvider.System, new SocketsHttpHandler())) { BaseAddress = app.Client.BaseAddress };
-
     private async Task<HttpResponseMessage> SendAsync(Ed25519phKey signer, HttpMethod method, string path, object? body = null)
     {
-        using var client = SignedBy(signer);
+        using var client = app.SignedBy(signer);
         using var request = new HttpRequestMessage(method, path);
         if (body is not null)
         {
@@ -70,17 +67,6 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
         }
 
         return count;
-    }
-
-    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()));
-        Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
-        return problem;
     }
 
     [Fact]
@@ -113,7 +99,7 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     {
         var response = await SendAsync(user, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}", new { contactEmail = "not an email" });
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("contactEmail", out _));
         Assert.Equal(0, await RowCountAsync(user.PublicKeyHex));
     }
@@ -124,8 +110,8 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
         Assert.Equal(HttpStatusCode.Created, (await SendAsync(user, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}", new { contactEmail = "alice@alice.example" })).StatusCode);
         var before = await RowAsync<AccountEntity>(user.PublicKeyHex, AccountEntity.AccountRowKey);
 
-        await AssertProblemAsync(await SendAsync(stranger, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}", new { contactEmail = "mallory@evil.example" }), HttpStatusCode.Forbidden);
-        await AssertProblemAsync(await SendAsync(stranger, HttpMethod.Get, $"api/v1/accounts/{user.PublicKeyHex}"), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await SendAsync(stranger, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}", new { contactEmail = "mallory@evil.example" }), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await SendAsync(stranger, HttpMethod.Get, $"api/v1/accounts/{user.PublicKeyHex}"), HttpStatusCode.Forbidden);
 
         var after = await RowAsync<AccountEntity>(user.PublicKeyHex, AccountEntity.AccountRowKey);
         Assert.Equal(before!.ETag, after!.ETag);
@@ -136,7 +122,7 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     [Fact]
     public async Task Reading_an_account_never_created_is_a_404_problem()
     {
-        await AssertProblemAsync(await SendAsync(user, HttpMethod.Get, $"api/v1/accounts/{user.PublicKeyHex}"), HttpStatusCode.NotFound);
+        await ApiAssert.ProblemAsync(await SendAsync(user, HttpMethod.Get, $"api/v1/accounts/{user.PublicKeyHex}"), HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -167,7 +153,7 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     {
         var response = await SendAsync(user, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}/billing", Billing(legalName: null));
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("legalName", out _));
         Assert.Null(await RowAsync<BillingEntity>(user.PublicKeyHex, BillingEntity.BillingRowKey));
     }
@@ -180,7 +166,7 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     {
         var response = await SendAsync(user, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}/billing", Billing() with { Country = country });
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("country", out _));
         Assert.Null(await RowAsync<BillingEntity>(user.PublicKeyHex, BillingEntity.BillingRowKey));
     }
@@ -190,7 +176,7 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     {
         var response = await SendAsync(user, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}/billing", Billing() with { VatId = "123", InvoiceEmail = "nope" });
 
-        var errors = (await AssertProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
+        var errors = (await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
         Assert.True(errors.TryGetProperty("vatId", out _));
         Assert.True(errors.TryGetProperty("invoiceEmail", out _));
         Assert.Null(await RowAsync<BillingEntity>(user.PublicKeyHex, BillingEntity.BillingRowKey));
@@ -201,7 +187,7 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     {
         var response = await app.Client.PutAsJsonAsync($"api/v1/accounts/{user.PublicKeyHex}/billing", Billing());
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.Unauthorized);
         Assert.Equal(0, await RowCountAsync(user.PublicKeyHex));
     }
 
@@ -219,7 +205,7 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
 
         var response = await app.Client.SendAsync(request);
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.Unauthorized);
         Assert.Equal(0, await RowCountAsync(user.PublicKeyHex));
     }
 
@@ -229,8 +215,8 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(user, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}/billing", Billing())).StatusCode);
         var before = await RowAsync<BillingEntity>(user.PublicKeyHex, BillingEntity.BillingRowKey);
 
-        await AssertProblemAsync(await SendAsync(stranger, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}/billing", Billing("Hijacked")), HttpStatusCode.Forbidden);
-        await AssertProblemAsync(await SendAsync(stranger, HttpMethod.Get, $"api/v1/accounts/{user.PublicKeyHex}/billing"), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await SendAsync(stranger, HttpMethod.Put, $"api/v1/accounts/{user.PublicKeyHex}/billing", Billing("Hijacked")), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await SendAsync(stranger, HttpMethod.Get, $"api/v1/accounts/{user.PublicKeyHex}/billing"), HttpStatusCode.Forbidden);
 
         var after = await RowAsync<BillingEntity>(user.PublicKeyHex, BillingEntity.BillingRowKey);
         Assert.Equal(before!.ETag, after!.ETag);
@@ -258,7 +244,7 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
         var remaining = await (await SendAsync(user, HttpMethod.Get, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys")).Content.ReadFromJsonAsync<List<SshKeyView>>();
         Assert.Equal(EcdsaFingerprint, Assert.Single(remaining!).Fingerprint);
 
-        await AssertProblemAsync(
+        await ApiAssert.ProblemAsync(
             await SendAsync(user, HttpMethod.Delete, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys/{Uri.EscapeDataString(Ed25519Fingerprint)}"),
             HttpStatusCode.NotFound);
     }
@@ -268,7 +254,7 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     {
         Assert.Equal(HttpStatusCode.Created, (await SendAsync(user, HttpMethod.Post, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys", new { publicKey = Ed25519Key })).StatusCode);
 
-        await AssertProblemAsync(await SendAsync(user, HttpMethod.Post, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys", new { publicKey = Ed25519Key }), HttpStatusCode.Conflict);
+        await ApiAssert.ProblemAsync(await SendAsync(user, HttpMethod.Post, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys", new { publicKey = Ed25519Key }), HttpStatusCode.Conflict);
         Assert.Equal(1, await RowCountAsync(user.PublicKeyHex));
     }
 
@@ -282,7 +268,7 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     {
         var response = await SendAsync(user, HttpMethod.Post, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys", new { publicKey = line });
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("publicKey", out _));
         Assert.Equal(0, await RowCountAsync(user.PublicKeyHex));
     }
@@ -292,9 +278,9 @@ public sealed class AccountTests(AzuriteFixture storage) : IClassFixture<Azurite
     {
         Assert.Equal(HttpStatusCode.Created, (await SendAsync(user, HttpMethod.Post, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys", new { publicKey = Ed25519Key })).StatusCode);
 
-        await AssertProblemAsync(await SendAsync(stranger, HttpMethod.Post, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys", new { publicKey = EcdsaKey }), HttpStatusCode.Forbidden);
-        await AssertProblemAsync(await SendAsync(stranger, HttpMethod.Get, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys"), HttpStatusCode.Forbidden);
-        await AssertProblemAsync(
+        await ApiAssert.ProblemAsync(await SendAsync(stranger, HttpMethod.Post, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys", new { publicKey = EcdsaKey }), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await SendAsync(stranger, HttpMethod.Get, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys"), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(
             await SendAsync(stranger, HttpMethod.Delete, $"api/v1/accounts/{user.PublicKeyHex}/ssh-keys/{Uri.EscapeDataString(Ed25519Fingerprint)}"),
             HttpStatusCode.Forbidden);
         Assert.Equal(1, await RowCountAsync(user.PublicKeyHex));

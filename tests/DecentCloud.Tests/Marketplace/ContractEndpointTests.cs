@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json;
 using Azure.Data.Tables;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Marketplace.Offerings;
@@ -29,12 +28,9 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
     private static OfferingSpec Spec() =>
         new("Small VM", "vm", 2, 4, 80, null, 1000, "DE", "Frankfurt", 1500, "EUR", 24, 720, "hetzner", "kv://hetzner/fsn1", 10);
 
-    private HttpClient SignedBy(Ed25519phKey key) =>
-        new(new SigningHandler(key, TimeProvider.System, new SocketsHttpHandler())) { BaseAddress = app.Client.BaseAddress };
-
     private async Task<string> OfferingAsync()
     {
-        using var client = SignedBy(provider);
+        using var client = app.SignedBy(provider);
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("api/v1/providers",
             new ProviderProfile("Acme Cloud", null, null, "support@acme.example", ["eu-central"], null, null))).StatusCode);
         var created = await client.PostAsJsonAsync($"api/v1/providers/{provider.PublicKeyHex}/offerings", Spec());
@@ -44,7 +40,7 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
 
     private async Task<HttpResponseMessage> RentAsync(string offeringId, int? hours = null)
     {
-        using var client = SignedBy(renter);
+        using var client = app.SignedBy(renter);
         return await client.PostAsJsonAsync("api/v1/contracts", new { providerPubkey = provider.PublicKeyHex, offeringId, hours, sshKey = SshKey, memo = "test" });
     }
 
@@ -57,13 +53,13 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
 
     private async Task<HttpResponseMessage> PostAsync(Ed25519phKey signer, string path)
     {
-        using var client = SignedBy(signer);
+        using var client = app.SignedBy(signer);
         return await client.PostAsync(path, null);
     }
 
     private async Task<HttpResponseMessage> GetAsync(Ed25519phKey signer, string path)
     {
-        using var client = SignedBy(signer);
+        using var client = app.SignedBy(signer);
         return await client.GetAsync(path);
     }
 
@@ -80,16 +76,6 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
     {
         await Contracts.CreateIfNotExistsAsync();
         return await Contracts.QueryAsync<TableEntity>(e => e.GetString("RenterKey") == renter.PublicKeyHex).ToListAsync();
-    }
-
-    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
-        return problem;
     }
 
     [Fact]
@@ -123,7 +109,7 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
     {
         var offeringId = await OfferingAsync();
 
-        var problem = await AssertProblemAsync(await RentAsync(offeringId, hours: 10), HttpStatusCode.BadRequest);
+        var problem = await ApiAssert.ProblemAsync(await RentAsync(offeringId, hours: 10), HttpStatusCode.BadRequest);
 
         Assert.True(problem.GetProperty("errors").TryGetProperty("hours", out _));
         Assert.Empty(await RentersRowsAsync());
@@ -134,7 +120,7 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
     {
         await OfferingAsync();
 
-        await AssertProblemAsync(await RentAsync(ContractStore.NewId()), HttpStatusCode.NotFound);
+        await ApiAssert.ProblemAsync(await RentAsync(ContractStore.NewId()), HttpStatusCode.NotFound);
         Assert.Empty(await RentersRowsAsync());
     }
 
@@ -145,7 +131,7 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
 
         var response = await app.Client.PostAsJsonAsync("api/v1/contracts", new { providerPubkey = provider.PublicKeyHex, offeringId, sshKey = SshKey });
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.Unauthorized);
         Assert.Empty(await RentersRowsAsync());
     }
 
@@ -162,8 +148,8 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
             Assert.Equal(contract, await response.Content.ReadFromJsonAsync<ContractView>());
         }
 
-        await AssertProblemAsync(await GetAsync(stranger, path), HttpStatusCode.Forbidden);
-        await AssertProblemAsync(await GetAsync(renter, $"api/v1/contracts/{ContractStore.NewId()}"), HttpStatusCode.NotFound);
+        await ApiAssert.ProblemAsync(await GetAsync(stranger, path), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await GetAsync(renter, $"api/v1/contracts/{ContractStore.NewId()}"), HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -179,7 +165,7 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
         var move = Assert.Single(await MovesAsync(contract.Id));
         Assert.Equal(("requested", "accepted", provider.PublicKeyHex), (move.From, move.To, move.By));
 
-        var again = await AssertProblemAsync(await PostAsync(provider, $"{path}/accept"), HttpStatusCode.Conflict);
+        var again = await ApiAssert.ProblemAsync(await PostAsync(provider, $"{path}/accept"), HttpStatusCode.Conflict);
         Assert.Contains("accepted", again.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Single(await MovesAsync(contract.Id));
 
@@ -196,10 +182,10 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
         var contract = await RentedAsync(await OfferingAsync());
         var path = $"api/v1/contracts/{contract.Id}";
 
-        await AssertProblemAsync(await PostAsync(renter, $"{path}/reject"), HttpStatusCode.Forbidden);
-        await AssertProblemAsync(await PostAsync(renter, $"{path}/accept"), HttpStatusCode.Forbidden);
-        await AssertProblemAsync(await PostAsync(provider, $"{path}/cancel"), HttpStatusCode.Forbidden);
-        await AssertProblemAsync(await PostAsync(stranger, $"{path}/cancel"), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await PostAsync(renter, $"{path}/reject"), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await PostAsync(renter, $"{path}/accept"), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await PostAsync(provider, $"{path}/cancel"), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await PostAsync(stranger, $"{path}/cancel"), HttpStatusCode.Forbidden);
 
         var row = Assert.Single(await RowsAsync(contract.Id));
         Assert.Equal("requested", row.GetString("State"));
@@ -213,7 +199,7 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
 
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(provider, $"{path}/reject")).StatusCode);
 
-        var problem = await AssertProblemAsync(await PostAsync(renter, $"{path}/cancel"), HttpStatusCode.Conflict);
+        var problem = await ApiAssert.ProblemAsync(await PostAsync(renter, $"{path}/cancel"), HttpStatusCode.Conflict);
         Assert.Contains("rejected", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Single(await MovesAsync(contract.Id));
     }
@@ -233,7 +219,7 @@ public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixtur
             Assert.Single(responses, r => r.StatusCode == HttpStatusCode.OK);
             var loser = Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Conflict);
             var move = Assert.Single(await MovesAsync(contract.Id));
-            var problem = await AssertProblemAsync(loser, HttpStatusCode.Conflict);
+            var problem = await ApiAssert.ProblemAsync(loser, HttpStatusCode.Conflict);
             Assert.Contains(move.To, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
             var row = (await RowsAsync(contract.Id)).Single(r => r.RowKey == ContractEntity.ContractRowKey);
             Assert.Equal(move.To, row.GetString("State"));

@@ -30,18 +30,15 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
     private static ProviderProfile Profile(string name = "Acme Cloud") =>
         new(name, null, null, "support@acme.example", ["eu-central"], null, null);
 
-    private HttpClient SignedBy(Ed25519phKey key) =>
-        new(new SigningHandler(key, TimeProvider.System, new SocketsHttpHandler())) { BaseAddress = app.Client.BaseAddress };
-
     private async Task OnboardAsync(Ed25519phKey key)
     {
-        using var client = SignedBy(key);
+        using var client = app.SignedBy(key);
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("api/v1/providers", Profile())).StatusCode);
     }
 
     private async Task<HttpResponseMessage> CreateAsync(Ed25519phKey signer, string pubkey, object body)
     {
-        using var client = SignedBy(signer);
+        using var client = app.SignedBy(signer);
         return await client.PostAsJsonAsync($"api/v1/providers/{pubkey}/offerings", body);
     }
 
@@ -54,13 +51,13 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
 
     private async Task<HttpResponseMessage> UpdateAsync(Ed25519phKey signer, string pubkey, string id, object body)
     {
-        using var client = SignedBy(signer);
+        using var client = app.SignedBy(signer);
         return await client.PutAsJsonAsync($"api/v1/providers/{pubkey}/offerings/{id}", body);
     }
 
     private async Task<HttpResponseMessage> PostAsync(Ed25519phKey signer, string path)
     {
-        using var client = SignedBy(signer);
+        using var client = app.SignedBy(signer);
         return await client.PostAsync(path, null);
     }
 
@@ -79,17 +76,6 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
 
     private async Task<List<string>> SearchNamesAsync(string query) =>
         (await SearchAsync(query)).Items.Select(o => o.Name).Order(StringComparer.Ordinal).ToList();
-
-    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()));
-        Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
-        return problem;
-    }
 
     [Fact]
     public async Task A_provider_creates_an_offering_and_anyone_reads_it()
@@ -144,7 +130,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
         Assert.Equal(HttpStatusCode.OK, hidden.StatusCode);
         Assert.True((await hidden.Content.ReadFromJsonAsync<OfferingView>())!.Hidden);
         Assert.True(Assert.Single(await RowsAsync(provider.PublicKeyHex)).Hidden);
-        await AssertProblemAsync(await app.Client.GetAsync(path), HttpStatusCode.NotFound);
+        await ApiAssert.ProblemAsync(await app.Client.GetAsync(path), HttpStatusCode.NotFound);
         Assert.Empty((await SearchAsync("")).Items);
 
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(provider, $"{path}/show")).StatusCode);
@@ -159,7 +145,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var response = await CreateAsync(provider, provider.PublicKeyHex, Spec(name: null));
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("name", out _));
         Assert.Empty(await RowsAsync(provider.PublicKeyHex));
     }
@@ -174,7 +160,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
             ProductType = "vps", CpuCores = 0, Country = "de", Currency = "euro", MinHours = 10, MaxHours = 5, ProvisionerType = "aws", Stock = -1,
         });
 
-        var errors = (await AssertProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
+        var errors = (await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
         foreach (var field in new[] { "productType", "cpuCores", "country", "currency", "maxHours", "provisionerType", "stock" })
         {
             Assert.True(errors.TryGetProperty(field, out _), field);
@@ -190,7 +176,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var response = await app.Client.PostAsJsonAsync($"api/v1/providers/{provider.PublicKeyHex}/offerings", Spec());
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.Unauthorized);
         Assert.Empty(await RowsAsync(provider.PublicKeyHex));
     }
 
@@ -202,7 +188,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var response = await CreateAsync(stranger, provider.PublicKeyHex, Spec());
 
-        await AssertProblemAsync(response, HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.Forbidden);
         Assert.Empty(await RowsAsync(provider.PublicKeyHex));
         Assert.Empty(await RowsAsync(stranger.PublicKeyHex));
     }
@@ -212,7 +198,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
     {
         var response = await CreateAsync(provider, provider.PublicKeyHex, Spec());
 
-        await AssertProblemAsync(response, HttpStatusCode.NotFound);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.NotFound);
         Assert.Empty(await RowsAsync(provider.PublicKeyHex));
     }
 
@@ -224,9 +210,9 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
         var path = $"api/v1/providers/{provider.PublicKeyHex}/offerings/{created.Id}";
         var before = Assert.Single(await RowsAsync(provider.PublicKeyHex));
 
-        await AssertProblemAsync(await UpdateAsync(stranger, provider.PublicKeyHex, created.Id, Spec("Hijacked")), HttpStatusCode.Forbidden);
-        await AssertProblemAsync(await PostAsync(stranger, $"{path}/hide"), HttpStatusCode.Forbidden);
-        await AssertProblemAsync(await PostAsync(stranger, $"{path}/show"), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await UpdateAsync(stranger, provider.PublicKeyHex, created.Id, Spec("Hijacked")), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await PostAsync(stranger, $"{path}/hide"), HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(await PostAsync(stranger, $"{path}/show"), HttpStatusCode.Forbidden);
 
         var after = Assert.Single(await RowsAsync(provider.PublicKeyHex));
         Assert.Equal(before.ETag, after.ETag);
@@ -243,7 +229,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var response = await UpdateAsync(provider, provider.PublicKeyHex, created.Id, Spec(new string('n', 101)));
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("name", out _));
         Assert.Equal(before.ETag, Assert.Single(await RowsAsync(provider.PublicKeyHex)).ETag);
     }
@@ -255,7 +241,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var response = await UpdateAsync(provider, provider.PublicKeyHex, OfferingStore.NewId(), Spec());
 
-        await AssertProblemAsync(response, HttpStatusCode.NotFound);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.NotFound);
         Assert.Empty(await RowsAsync(provider.PublicKeyHex));
     }
 
@@ -291,7 +277,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
             expected.Add((await CreatedAsync(Spec($"offering-{i}"))).Id);
         }
 
-        using (var client = SignedBy(stranger))
+        using (var client = app.SignedBy(stranger))
         {
             var response = await client.PostAsJsonAsync($"api/v1/providers/{stranger.PublicKeyHex}/offerings", Spec("stranger-offering"));
             expected.Add((await response.Content.ReadFromJsonAsync<OfferingView>())!.Id);
@@ -333,7 +319,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
     {
         var response = await app.Client.GetAsync($"api/v1/offerings?{query}");
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), parameter);
     }
 
@@ -342,7 +328,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
     {
         var response = await app.Client.GetAsync("api/v1/offerings?minPrice=100");
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("currency", out _));
     }
 
@@ -351,7 +337,7 @@ public sealed class OfferingTests(AzuriteFixture storage) : IClassFixture<Azurit
     {
         var response = await app.Client.GetAsync($"api/v1/providers/{provider.PublicKeyHex}/offerings/{OfferingStore.NewId()}");
 
-        await AssertProblemAsync(response, HttpStatusCode.NotFound);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.NotFound);
     }
 
     [Fact]

@@ -29,18 +29,15 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
     private static ProviderProfile Profile(string? name = "Acme Cloud") =>
         new(name, "GPU servers in Europe", "https://acme.example", "support@acme.example", ["eu-central", "eu-west"], "99.9% monthly uptime", "Pro rata refund of unused time");
 
-    private HttpClient SignedBy(Ed25519phKey key) =>
-        new(new SigningHandler(key, TimeProvider.System, new SocketsHttpHandler())) { BaseAddress = app.Client.BaseAddress };
-
     private async Task<HttpResponseMessage> OnboardAsync(Ed25519phKey key, object body)
     {
-        using var client = SignedBy(key);
+        using var client = app.SignedBy(key);
         return await client.PostAsJsonAsync("api/v1/providers", body);
     }
 
     private async Task<HttpResponseMessage> UpdateAsync(Ed25519phKey signer, string pubkey, object body)
     {
-        using var client = SignedBy(signer);
+        using var client = app.SignedBy(signer);
         return await client.PutAsJsonAsync($"api/v1/providers/{pubkey}", body);
     }
 
@@ -59,17 +56,6 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
             .Select(m => JsonSerializer.Deserialize<JsonElement>(m.Body.ToString()))
             .Where(e => e.GetProperty("payload").GetProperty("publicKey").GetString() == pubkey)
             .ToList();
-    }
-
-    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()));
-        Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
-        return problem;
     }
 
     [Fact]
@@ -119,7 +105,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
     {
         var response = await OnboardAsync(provider, Profile(name: null));
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("name", out _));
         Assert.Null(await RowAsync(provider.PublicKeyHex));
         Assert.Empty(await EventsForAsync(provider.PublicKeyHex));
@@ -130,7 +116,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
     {
         var response = await OnboardAsync(provider, Profile() with { SupportEmail = "not an email", Website = "ftp://acme.example", Regions = [] });
 
-        var errors = (await AssertProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
+        var errors = (await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
         Assert.True(errors.TryGetProperty("supportEmail", out _));
         Assert.True(errors.TryGetProperty("website", out _));
         Assert.True(errors.TryGetProperty("regions", out _));
@@ -142,7 +128,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
     {
         var response = await app.Client.PostAsJsonAsync("api/v1/providers", Profile());
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.Unauthorized);
         Assert.Null(await RowAsync(provider.PublicKeyHex));
     }
 
@@ -159,7 +145,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var response = await app.Client.SendAsync(request);
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.Unauthorized);
         Assert.Null(await RowAsync(provider.PublicKeyHex));
         Assert.Null(await RowAsync(stranger.PublicKeyHex));
     }
@@ -172,7 +158,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var response = await OnboardAsync(provider, Profile("Another Name"));
 
-        await AssertProblemAsync(response, HttpStatusCode.Conflict);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.Conflict);
         var after = await RowAsync(provider.PublicKeyHex);
         Assert.Equal(before!.ETag, after!.ETag);
         Assert.Equal("Acme Cloud", after.Name);
@@ -188,7 +174,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var failed = await OnboardAsync(provider, Profile());
 
-        await AssertProblemAsync(failed, HttpStatusCode.InternalServerError);
+        await ApiAssert.ProblemAsync(failed, HttpStatusCode.InternalServerError);
         var row = await RowAsync(provider.PublicKeyHex);
         Assert.NotNull(row);
         Assert.Null(row.OnboardedEventPublishedAt);
@@ -197,7 +183,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
         await Chatwoot.CreateAsync();
         var retry = await OnboardAsync(provider, Profile());
 
-        await AssertProblemAsync(retry, HttpStatusCode.Conflict);
+        await ApiAssert.ProblemAsync(retry, HttpStatusCode.Conflict);
         var message = Assert.Single(await EventsForAsync(provider.PublicKeyHex));
         Assert.Equal(row.OnboardedEventId, message.GetProperty("id").GetGuid());
         Assert.NotNull((await RowAsync(provider.PublicKeyHex))!.OnboardedEventPublishedAt);
@@ -227,7 +213,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var response = await UpdateAsync(stranger, provider.PublicKeyHex, Profile("Hijacked"));
 
-        await AssertProblemAsync(response, HttpStatusCode.Forbidden);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.Forbidden);
         var after = await RowAsync(provider.PublicKeyHex);
         Assert.Equal(before!.ETag, after!.ETag);
         Assert.Equal("Acme Cloud", after.Name);
@@ -241,7 +227,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var response = await UpdateAsync(provider, provider.PublicKeyHex, Profile(new string('n', 101)));
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("name", out _));
         Assert.Equal(before!.ETag, (await RowAsync(provider.PublicKeyHex))!.ETag);
     }
@@ -251,7 +237,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
     {
         var response = await UpdateAsync(provider, provider.PublicKeyHex, Profile());
 
-        await AssertProblemAsync(response, HttpStatusCode.NotFound);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.NotFound);
         Assert.Null(await RowAsync(provider.PublicKeyHex));
     }
 
@@ -260,7 +246,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
     {
         var response = await app.Client.GetAsync($"api/v1/providers/{Ed25519phKey.Generate().PublicKeyHex}");
 
-        await AssertProblemAsync(response, HttpStatusCode.NotFound);
+        await ApiAssert.ProblemAsync(response, HttpStatusCode.NotFound);
     }
 
     [Fact]

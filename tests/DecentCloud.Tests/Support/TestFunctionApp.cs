@@ -1,5 +1,6 @@
 using FunctionApp = DecentCloud.Functions.Program;
 using DecentCloud.Functions.Hosting;
+using DecentCloud.Shared.Signing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -93,6 +94,10 @@ public sealed class TestFunctionApp : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new TestFunctionApp(app, root, logs, new HttpClient { BaseAddress = new Uri(address + "/") });
     }
+
+    /// <summary>A client whose requests are signed with <paramref name="key"/>, as Decent Cloud clients sign them.</summary>
+    public HttpClient SignedBy(Ed25519phKey key) =>
+        new(new SigningHandler(key, TimeProvider.System, new SocketsHttpHandler())) { BaseAddress = Client.BaseAddress };
 
     public static string UniqueHostId() => "t" + Guid.NewGuid().ToString("N")[..12];
 

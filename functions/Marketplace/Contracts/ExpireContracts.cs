@@ -74,6 +74,6 @@ public sealed partial class ExpireContracts(ContractStore store, ContractEvents 
         return true;
     }
 
-    [LoggerMessage(EventId = 7101, Level = LogLevel.Information, Message = "Contract timeouts: {Moved} contracts expired or marked provisioningfailed")]
+    [LoggerMessage(EventId = 7110, Level = LogLevel.Information, Message = "Contract timeouts: {Moved} contracts expired or marked provisioningfailed")]
     private static partial void LogSwept(ILogger logger, int moved);
 }

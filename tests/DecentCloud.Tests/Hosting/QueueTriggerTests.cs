@@ -15,7 +15,7 @@ public sealed class WorkLog
     public string Instance { get; init; } = "a";
 
     /// <summary>When set, the function waits on it (or on cancellation) before it returns.</summary>
-    public TaskCompletionSource? Gate { get; init; }
+    public TaskCompletionSource? Gate { get; set; }
 
     public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
@@ -173,6 +173,11 @@ public sealed class QueueTriggerTests(AzuriteFixture storage) : IClassFixture<Az
         var hostId = TestFunctionApp.UniqueHostId();
         var runs = new WorkLog { Instance = "a" };
         var other = new WorkLog { Instance = "b" };
+
+        // Each instance's work waits until the other has started some: whichever polls first cannot drain the
+        // queue alone while the other is still backing off, so the test does not depend on polling luck.
+        runs.Gate = other.Started;
+        other.Gate = runs.Started;
 
         // Both instances listen before any message arrives, so neither can drain the queue alone by starting first.
         await using var a = await StartWith<RecordsWork>(queue, runs, hostId);

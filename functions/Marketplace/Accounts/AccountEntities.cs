@@ -59,6 +59,12 @@ public sealed class BillingEntity : ITableEntity
 
     public DateTimeOffset UpdatedAt { get; set; }
 
+    /// <summary>The renter's Stripe customer (billing sets it at the first checkout); not part of the settings a user edits.</summary>
+    public string? StripeCustomerId { get; set; }
+
+    /// <summary>The <see cref="UpdatedAt"/> the Stripe customer was last brought up to date with.</summary>
+    public DateTimeOffset? StripeCustomerSyncedAt { get; set; }
+
     public void Apply(BillingSettings settings)
     {
         LegalName = settings.LegalName!;

@@ -37,6 +37,11 @@ public sealed class ContractEntity : ITableEntity
 
     public bool PaymentSucceeded { get; set; }
 
+    /// <summary>The Checkout Session whose payment settled the contract (billing sets it with <see cref="PaymentSucceeded"/>).</summary>
+    public string? PaidSessionId { get; set; }
+
+    public DateTimeOffset? PaidAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }

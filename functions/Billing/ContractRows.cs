@@ -1,0 +1,94 @@
+using Azure;
+using Azure.Data.Tables;
+using DecentCloud.Functions.Marketplace.Contracts;
+
+namespace DecentCloud.Functions.Billing;
+
+/// <summary>
+/// Billing's rows in a contract's own partition of the <c>Contracts</c> table (checkout, payments, invoices, credit
+/// notes, disputes), beside the contract row, so a payment and the contract's "paid" flag change in one transaction.
+/// </summary>
+public sealed class ContractRows(ContractStore contracts)
+{
+    public TableClient Table => contracts.Table;
+
+    public Task<ContractEntity?> ContractAsync(string contractId, CancellationToken cancellationToken) =>
+        contracts.FindAsync(contractId, cancellationToken);
+
+    public async Task<T?> FindAsync<T>(string contractId, string rowKey, CancellationToken cancellationToken)
+        where T : class, ITableEntity
+    {
+        var row = await Table.GetEntityIfExistsAsync<T>(contractId, rowKey, cancellationToken: cancellationToken);
+        return row.HasValue ? row.Value : null;
+    }
+
+    /// <summary>The rows whose RowKey starts with <paramref name="prefix"/>, in RowKey order.</summary>
+    public async Task<List<T>> ListAsync<T>(string contractId, string prefix, CancellationToken cancellationToken)
+        where T : class, ITableEntity, new()
+    {
+        // The character after the prefix's last one bounds the range: exactly the RowKeys that start with it.
+        var end = prefix[..^1] + (char)(prefix[^1] + 1);
+        var rows = new List<T>();
+        await foreach (var row in Table.QueryAsync<T>(TableClient.CreateQueryFilter($"PartitionKey eq {contractId} and RowKey ge {prefix} and RowKey lt {end}"), cancellationToken: cancellationToken))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>Adds the row; false when it exists already (storage answered 409).</summary>
+    public async Task<bool> TryAddAsync(ITableEntity row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await Table.AddEntityAsync(row, cancellationToken);
+            row.ETag = response.Headers.ETag ?? default;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status409Conflict)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Replaces the row If-Match its ETag; false when it changed since read or is gone (412, 404).</summary>
+    public async Task<bool> TryReplaceAsync(ITableEntity row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await Table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
+            row.ETag = response.Headers.ETag ?? default;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status404NotFound)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Writes every row in one transaction of the partition: a row with an ETag is replaced If-Match it, one without
+    /// is added. False when any precondition failed (412, 409): then nothing was written.
+    /// </summary>
+    public async Task<bool> TryWriteAllAsync(IReadOnlyList<ITableEntity> rows, CancellationToken cancellationToken)
+    {
+        var actions = rows.Select(row => row.ETag == default
+            ? new TableTransactionAction(TableTransactionActionType.Add, row)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, row.ETag)).ToList();
+        try
+        {
+            var response = await Table.SubmitTransactionAsync(actions, cancellationToken);
+            for (var i = 0; i < rows.Count; i++)
+            {
+                rows[i].ETag = response.Value[i].Headers.ETag ?? default;
+            }
+
+            return true;
+        }
+        catch (TableTransactionFailedException ex) when (ex.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status409Conflict)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Marketplace.Contracts;
+using Stripe;
+
+namespace DecentCloud.Functions.Billing.Payments;
+
+/// <summary>
+/// Refunds and disputes of a contract's charge. <c>charge.refunded</c> carries the charge's cumulative
+/// <c>amount_refunded</c>: whatever rises above what was credited before becomes one credit note, so two refund events
+/// in reverse order yield the right total and a late smaller total does nothing.
+/// </summary>
+public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex intents, QueueWriter queues, TimeProvider time, ILogger<ChargeEvents> logger)
+{
+    private const int MaxWriteAttempts = 8;
+
+    public async Task<EventOutcome> RefundedAsync(Charge charge, CancellationToken cancellationToken)
+    {
+        var (contractId, sessionId) = await PaymentOfAsync(charge.PaymentIntentId, charge.Metadata, charge.Id, cancellationToken);
+        for (var attempt = 1; attempt <= MaxWriteAttempts; attempt++)
+        {
+            var payment = await rows.FindAsync<PaymentEntity>(contractId, PaymentEntity.RowKeyFor(sessionId), cancellationToken);
+            if (payment is not { Status: PaymentStatus.Paid })
+            {
+                throw new PaymentNotRecordedYetException($"charge {charge.Id} was refunded, but the payment of session {sessionId} is not recorded as paid yet");
+            }
+
+            if (charge.AmountRefunded <= payment.RefundedMinor)
+            {
+                return EventOutcome.Ignored($"refunds of charge {charge.Id} up to {charge.AmountRefunded} already credited ({payment.RefundedMinor})");
+            }
+
+            var now = time.GetUtcNow();
+            var note = new CreditNoteEntity
+            {
+                PartitionKey = contractId,
+                RowKey = CreditNoteEntity.RowKeyFor(sessionId, charge.AmountRefunded),
+                SessionId = sessionId,
+                ChargeId = charge.Id,
+                RefundedMinor = charge.AmountRefunded - payment.RefundedMinor,
+                CumulativeRefundedMinor = charge.AmountRefunded,
+                Currency = payment.Currency,
+                RefundedAt = now,
+            };
+            payment.RefundedMinor = charge.AmountRefunded;
+            List<Azure.Data.Tables.ITableEntity> writes = [payment, note];
+
+            // A refund the platform asked for (a rejected or expired contract) is done once Stripe has refunded as much.
+            var request = await rows.FindAsync<RefundRequestEntity>(contractId, RefundRequestEntity.RefundRowKey, cancellationToken);
+            if (request is { RefundedAt: null } && charge.AmountRefunded >= request.RefundMinor)
+            {
+                request.RefundedAt = now;
+                writes.Add(request);
+            }
+
+            if (await rows.TryWriteAllAsync(writes, cancellationToken))
+            {
+                LogRefunded(logger, contractId, charge.Id, note.RefundedMinor, note.CumulativeRefundedMinor, note.Currency);
+                await queues.SendAsync(InvoiceWork.QueueName, new InvoiceWork(contractId, sessionId, note.RowKey), cancellationToken: cancellationToken);
+                return EventOutcome.Done($"refund of {note.RefundedMinor} on contract {contractId} to be credited");
+            }
+        }
+
+        throw new InvalidOperationException($"recording the refund of charge {charge.Id}: the payment kept changing");
+    }
+
+    public async Task<EventOutcome> DisputeAsync(Dispute dispute, DateTimeOffset eventAt, CancellationToken cancellationToken)
+    {
+        var (contractId, _) = await PaymentOfAsync(dispute.PaymentIntentId, dispute.Metadata, dispute.Id, cancellationToken);
+        for (var attempt = 1; attempt <= MaxWriteAttempts; attempt++)
+        {
+            var row = await rows.FindAsync<DisputeEntity>(contractId, DisputeEntity.RowKeyPrefix + dispute.Id, cancellationToken);
+            if (row is not null && !Newer(row, dispute.Status, eventAt))
+            {
+                return EventOutcome.Ignored($"dispute {dispute.Id} already {row.Status}");
+            }
+
+            row ??= new DisputeEntity { PartitionKey = contractId, RowKey = DisputeEntity.RowKeyPrefix + dispute.Id, DisputeId = dispute.Id };
+            row.ChargeId = dispute.ChargeId;
+            row.Status = dispute.Status;
+            row.Reason = dispute.Reason;
+            row.AmountMinor = dispute.Amount;
+            row.Currency = (dispute.Currency ?? "").ToUpperInvariant();
+            row.LastEventAt = eventAt;
+            if (await rows.TryWriteAllAsync([row], cancellationToken))
+            {
+                LogDispute(logger, contractId, dispute.Id, dispute.Status, dispute.Amount);
+                return EventOutcome.Done($"dispute {dispute.Id} on contract {contractId} is {dispute.Status}");
+            }
+        }
+
+        throw new InvalidOperationException($"recording dispute {dispute.Id}: the row kept changing");
+    }
+
+    /// <summary>A closed dispute is never reopened by a late "created"; among equals, the later event wins.</summary>
+    private static bool Newer(DisputeEntity row, string status, DateTimeOffset eventAt)
+    {
+        var (had, now) = (DisputeEntity.IsClosed(row.Status), DisputeEntity.IsClosed(status));
+        return had == now ? eventAt >= row.LastEventAt && row.Status != status : now;
+    }
+
+    private async Task<(string ContractId, string SessionId)> PaymentOfAsync(string? paymentIntentId, Dictionary<string, string>? metadata, string objectId, CancellationToken cancellationToken)
+    {
+        if (paymentIntentId is not null && await intents.FindAsync(paymentIntentId, cancellationToken) is { } found)
+        {
+            return found;
+        }
+
+        // The payment intent carries the contract id (set at checkout); the session comes from the paid contract.
+        if (metadata?.GetValueOrDefault("contract_id") is { } contractId
+            && await rows.ContractAsync(contractId, cancellationToken) is { PaidSessionId: { } sessionId } contract)
+        {
+            return (contract.PartitionKey, sessionId);
+        }
+
+        throw new PaymentNotRecordedYetException($"{objectId} names payment intent {paymentIntentId ?? "(none)"}, whose payment is not recorded yet");
+    }
+
+    [LoggerMessage(EventId = 8030, Level = LogLevel.Information, Message = "Refund on contract {ContractId}: charge {ChargeId} refunded {RefundedMinor} more ({CumulativeMinor} in all) {Currency}")]
+    private static partial void LogRefunded(ILogger logger, string contractId, string chargeId, long refundedMinor, long cumulativeMinor, string currency);
+
+    [LoggerMessage(EventId = 8031, Level = LogLevel.Warning, Message = "Dispute {DisputeId} on contract {ContractId} is {Status} ({AmountMinor})")]
+    private static partial void LogDispute(ILogger logger, string contractId, string disputeId, string status, long amountMinor);
+}

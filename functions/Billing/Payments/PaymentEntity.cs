@@ -1,0 +1,107 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace DecentCloud.Functions.Billing.Payments;
+
+/// <summary>
+/// One Checkout Session's payment, in the contract's partition (RowKey <c>payment-{session id}</c>): what was charged,
+/// the VAT Stripe computed, and the buyer as Stripe collected them. Its status only moves up
+/// (<see cref="PaymentStatus.Rank"/>), so a late older event never undoes a newer state.
+/// </summary>
+public sealed class PaymentEntity : ITableEntity
+{
+    public const string RowKeyPrefix = "payment-";
+
+    public string PartitionKey { get; set; } = "";
+
+    public string RowKey { get; set; } = "";
+
+    public DateTimeOffset? Timestamp { get; set; }
+
+    public ETag ETag { get; set; }
+
+    public string SessionId { get; set; } = "";
+
+    /// <summary><see cref="PaymentStatus"/>: pending, failed, expired or paid.</summary>
+    public string Status { get; set; } = PaymentStatus.Pending;
+
+    /// <summary>The created time of the newest Stripe event applied.</summary>
+    public DateTimeOffset LastEventAt { get; set; }
+
+    public string? PaymentIntentId { get; set; }
+
+    public string Currency { get; set; } = "";
+
+    public long AmountSubtotalMinor { get; set; }
+
+    public long AmountTaxMinor { get; set; }
+
+    public long AmountTotalMinor { get; set; }
+
+    /// <summary>Stripe Tax's status for the session: <c>complete</c> means its figures are the VAT charged.</summary>
+    public string? AutomaticTaxStatus { get; set; }
+
+    /// <summary>The rate of Stripe Tax's breakdown (percent, invariant decimal text: tables have no decimal type), when it gave one.</summary>
+    public string? TaxRatePercent { get; set; }
+
+    public string? TaxabilityReason { get; set; }
+
+    /// <summary>none, exempt or reverse.</summary>
+    public string? TaxExempt { get; set; }
+
+    public string? CustomerName { get; set; }
+
+    public string? BusinessName { get; set; }
+
+    public string? CustomerEmail { get; set; }
+
+    public string? AddressLine1 { get; set; }
+
+    public string? AddressLine2 { get; set; }
+
+    public string? AddressCity { get; set; }
+
+    public string? AddressPostalCode { get; set; }
+
+    public string? AddressState { get; set; }
+
+    public string? AddressCountry { get; set; }
+
+    /// <summary>The tax IDs the customer entered, as <c>type:value</c> joined by <c>,</c> (<c>eu_vat:DE123456789</c>).</summary>
+    public string? TaxIds { get; set; }
+
+    public DateTimeOffset? PaidAt { get; set; }
+
+    /// <summary>The contract was already paid through another session: this payment is owed back (an admin refunds it).</summary>
+    public bool Duplicate { get; set; }
+
+    /// <summary>What Stripe reports refunded of this payment so far (cumulative, minor units).</summary>
+    public long RefundedMinor { get; set; }
+
+    public static string RowKeyFor(string sessionId) => RowKeyPrefix + sessionId;
+
+    /// <summary>The first EU VAT ID (or other VAT ID) the customer entered in Checkout.</summary>
+    public string? VatId() =>
+        (TaxIds ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => pair.Split(':', 2))
+            .Where(pair => pair.Length == 2 && pair[0].EndsWith("_vat", StringComparison.Ordinal))
+            .Select(pair => pair[1])
+            .FirstOrDefault();
+}
+
+public static class PaymentStatus
+{
+    public const string Pending = "pending";
+    public const string Failed = "failed";
+    public const string Expired = "expired";
+    public const string Paid = "paid";
+
+    /// <summary>Paid outranks every other state; failed and expired outrank pending. A status only moves to a higher rank.</summary>
+    public static int Rank(string status) => status switch
+    {
+        Paid => 3,
+        Failed or Expired => 2,
+        Pending => 1,
+        _ => 0,
+    };
+}

@@ -1,0 +1,75 @@
+using DecentCloud.Functions.Billing.Payments;
+using DecentCloud.Functions.Hosting.Queues;
+using Stripe;
+using Stripe.Checkout;
+
+namespace DecentCloud.Functions.Billing.StripeIntegration;
+
+/// <summary>
+/// Queue <c>stripe-events</c>: applies one verified Stripe event, once. An event already processed (a redelivery) is
+/// skipped; one we do not handle is recorded as ignored and not retried. A failure is left to the queue's retries.
+/// </summary>
+public sealed partial class ProcessStripeEvent(
+    StripeEventStore events,
+    SessionPayments sessions,
+    ChargeEvents charges,
+    TimeProvider time,
+    ILogger<ProcessStripeEvent> logger) : IQueueFunction<StripeEventMessage>
+{
+    public async Task Run(StripeEventMessage message, CancellationToken cancellationToken)
+    {
+        var record = await events.FindAsync(message.EventId, cancellationToken);
+        if (record?.Status is StripeEventStatus.Processed or StripeEventStatus.Ignored)
+        {
+            return;
+        }
+
+        var body = message.Body ?? record?.Body;
+        if (string.IsNullOrEmpty(body))
+        {
+            throw new InvalidOperationException($"Stripe event {message.EventId} has no body: neither the message nor its row carries it yet");
+        }
+
+        // The signature was checked at the webhook. The API version is not enforced: the fields used here are the
+        // same across release trains, and refusing would only leave events unprocessed (see docs/billing.md).
+        var stripeEvent = EventUtility.ParseEvent(body, throwOnApiVersionMismatch: false);
+        if (!StripeVersions.SameTrain(stripeEvent.ApiVersion))
+        {
+            LogOtherApiVersion(logger, stripeEvent.Id, stripeEvent.ApiVersion ?? "(none)", StripeConfiguration.ApiVersion);
+        }
+
+        var outcome = await ApplyAsync(stripeEvent, cancellationToken);
+        await events.MarkAsync(message.EventId, outcome.Applied ? StripeEventStatus.Processed : StripeEventStatus.Ignored, outcome.Text, time.GetUtcNow(), cancellationToken);
+        LogProcessed(logger, message.EventId, message.Type, outcome.Text);
+    }
+
+    private Task<EventOutcome> ApplyAsync(Event stripeEvent, CancellationToken cancellationToken)
+    {
+        var at = new DateTimeOffset(DateTime.SpecifyKind(stripeEvent.Created, DateTimeKind.Utc));
+        return (stripeEvent.Type, stripeEvent.Data?.Object) switch
+        {
+            (EventTypes.CheckoutSessionCompleted, Session { PaymentStatus: "paid" or "no_payment_required" } session) => sessions.PaidAsync(session, at, cancellationToken),
+            (EventTypes.CheckoutSessionCompleted, Session session) => sessions.PendingAsync(session, at, cancellationToken),
+            (EventTypes.CheckoutSessionAsyncPaymentSucceeded, Session session) => sessions.PaidAsync(session, at, cancellationToken),
+            (EventTypes.CheckoutSessionAsyncPaymentFailed, Session session) => sessions.FailedAsync(session, at, cancellationToken),
+            (EventTypes.CheckoutSessionExpired, Session session) => sessions.ExpiredAsync(session, at, cancellationToken),
+            (EventTypes.ChargeRefunded, Charge charge) => charges.RefundedAsync(charge, cancellationToken),
+            (EventTypes.ChargeDisputeCreated or EventTypes.ChargeDisputeClosed, Dispute dispute) => charges.DisputeAsync(dispute, at, cancellationToken),
+            _ => Task.FromResult(EventOutcome.Ignored($"{stripeEvent.Type} is not handled")),
+        };
+    }
+
+    [LoggerMessage(EventId = 8012, Level = LogLevel.Information, Message = "Stripe event {EventId} ({Type}): {Outcome}")]
+    private static partial void LogProcessed(ILogger logger, string eventId, string type, string outcome);
+
+    [LoggerMessage(EventId = 8013, Level = LogLevel.Warning, Message = "Stripe event {EventId} has API version {ApiVersion}, not the {Expected} train this app is built with; processed anyway")]
+    private static partial void LogOtherApiVersion(ILogger logger, string eventId, string apiVersion, string expected);
+}
+
+internal static class StripeVersions
+{
+    /// <summary>Stripe.net's own rule: versions of one release train share the part after the dot (<c>2026-10-28.endive</c>).</summary>
+    public static bool SameTrain(string? apiVersion) =>
+        apiVersion is not null && apiVersion.Contains('.', StringComparison.Ordinal)
+        && string.Equals(apiVersion[(apiVersion.IndexOf('.', StringComparison.Ordinal) + 1)..], StripeConfiguration.ApiVersion[(StripeConfiguration.ApiVersion.IndexOf('.', StringComparison.Ordinal) + 1)..], StringComparison.Ordinal);
+}

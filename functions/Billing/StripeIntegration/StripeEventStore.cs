@@ -1,0 +1,114 @@
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+
+namespace DecentCloud.Functions.Billing.StripeIntegration;
+
+/// <summary>
+/// One row per Stripe event in the <c>StripeEvents</c> table (PartitionKey the event id, RowKey <c>event</c>): what
+/// arrived, when, and what processing made of it. The event id is the dedupe key; the raw body is kept as received
+/// (in 60 KB binary chunks, a table property holds at most 64 KiB) so that any event can be processed again.
+/// </summary>
+public sealed class StripeEventStore(TableServiceClient tables)
+{
+    public const string TableName = "StripeEvents";
+    public const string EventRowKey = "event";
+    private const int ChunkBytes = 60 * 1024;
+    private const int MaxChunks = 15;
+
+    public const int MaxBodyBytes = ChunkBytes * MaxChunks;
+
+    private readonly TableClient table = tables.GetTableClient(TableName);
+    private volatile bool tableExists;
+
+    public TableClient Table => table;
+
+    /// <summary>Records a verified event; false when it was recorded before (a redelivery).</summary>
+    public async Task<bool> TryRecordAsync(StripeEventHead head, string body, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var row = new TableEntity(head.Id, EventRowKey)
+        {
+            ["Type"] = head.Type,
+            ["Created"] = head.Created,
+            ["ApiVersion"] = head.ApiVersion,
+            ["ObjectId"] = head.ObjectId,
+            ["ReceivedAt"] = receivedAt,
+            ["Status"] = StripeEventStatus.Received,
+        };
+        var bytes = Encoding.UTF8.GetBytes(body);
+        for (var i = 0; i * ChunkBytes < bytes.Length; i++)
+        {
+            row[$"Body{i}"] = bytes.AsSpan(i * ChunkBytes, Math.Min(ChunkBytes, bytes.Length - (i * ChunkBytes))).ToArray();
+        }
+
+        try
+        {
+            await table.AddEntityAsync(row, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status409Conflict)
+        {
+            return false;
+        }
+    }
+
+    public async Task<StripeEventRecord?> FindAsync(string eventId, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var found = await table.GetEntityIfExistsAsync<TableEntity>(eventId, EventRowKey, cancellationToken: cancellationToken);
+        if (!found.HasValue)
+        {
+            return null;
+        }
+
+        var row = found.Value!;
+        using var body = new MemoryStream();
+        for (var i = 0; row.GetBinary($"Body{i}") is { } chunk; i++)
+        {
+            body.Write(chunk);
+        }
+
+        return new StripeEventRecord(row, row.GetString("Status") ?? StripeEventStatus.Received, Encoding.UTF8.GetString(body.ToArray()));
+    }
+
+    /// <summary>Records what processing made of the event (merge: the body stays).</summary>
+    public async Task MarkAsync(string eventId, string status, string outcome, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var mark = new TableEntity(eventId, EventRowKey) { ["Status"] = status, ["Outcome"] = outcome, ["ProcessedAt"] = at };
+        await table.UpsertEntityAsync(mark, TableUpdateMode.Merge, cancellationToken);
+    }
+
+    private async Task EnsureTableAsync(CancellationToken cancellationToken)
+    {
+        if (!tableExists)
+        {
+            await table.CreateIfNotExistsAsync(cancellationToken);
+            tableExists = true;
+        }
+    }
+}
+
+public static class StripeEventStatus
+{
+    public const string Received = "received";
+
+    /// <summary>Processed: its effect (if any) is in the contract's rows.</summary>
+    public const string Processed = "processed";
+
+    /// <summary>Acknowledged and kept, but nothing to do: a type we do not handle, or not one of our sessions.</summary>
+    public const string Ignored = "ignored";
+}
+
+/// <summary>The fields of an event needed before it is processed: read from the verified body without Stripe.net's model.</summary>
+public sealed record StripeEventHead(string Id, string Type, DateTimeOffset Created, string? ApiVersion, string? ObjectId);
+
+public sealed record StripeEventRecord(TableEntity Row, string Status, string Body);
+
+/// <summary>The message on the <c>stripe-events</c> queue: the event, and its body when it fits in a queue message.</summary>
+public sealed record StripeEventMessage(string EventId, string Type, DateTimeOffset Created, string? Body)
+{
+    /// <summary>A queue message holds 64 KiB after base64; bodies above this are read back from the event's row.</summary>
+    public const int MaxInlineBodyChars = 40 * 1024;
+}

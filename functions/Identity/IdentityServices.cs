@@ -17,6 +17,7 @@ public static class IdentityServices
         return services
             .AddSingleton(sp => new RequestVerifier(sp.GetRequiredService<TimeProvider>()))
             .AddSingleton<NonceStore>()
-            .AddSingleton<SignedRequestGate>();
+            .AddSingleton<SignedRequestGate>()
+            .AddSingleton<AdminKeyOrSignatureGate>();
     }
 }

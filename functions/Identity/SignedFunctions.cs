@@ -27,6 +27,27 @@ public static class SignedFunctions
     }
 
     /// <summary>
+    /// An HTTP function for the parties of a resource and for admins: a request carrying the master key
+    /// (<c>x-functions-key</c> or <c>code</c>) runs as the admin without a signature; any other must be validly signed.
+    /// A key that is presented and wrong is refused (401), never treated as absent.
+    /// </summary>
+    public static FunctionCatalog SignedOrAdminHttp<TFunction>(this FunctionCatalog functions, string method, string route, string? name = null)
+        where TFunction : class
+    {
+        ArgumentNullException.ThrowIfNull(functions);
+        return functions.Http<TFunction>(method, route, AuthorizationLevel.Anonymous, name, endpoint =>
+        {
+            endpoint.WithMetadata(SignedRequestMetadata.Instance);
+            endpoint.Add(builder =>
+            {
+                var run = builder.RequestDelegate
+                    ?? throw new InvalidOperationException($"{builder.DisplayName} has no request delegate to put the checks in front of.");
+                builder.RequestDelegate = context => context.RequestServices.GetRequiredService<AdminKeyOrSignatureGate>().InvokeAsync(context, run);
+            });
+        });
+    }
+
+    /// <summary>
     /// Marks the endpoint and puts the signature check in front of its request delegate. Not an endpoint filter:
     /// filters run after parameter binding, which would read (and could reject) an unverified body before the
     /// check, and would leave no raw bytes to verify.

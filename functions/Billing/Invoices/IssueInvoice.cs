@@ -1,0 +1,44 @@
+using DecentCloud.Functions.Billing.Payments;
+using DecentCloud.Functions.Hosting.Queues;
+
+namespace DecentCloud.Functions.Billing.Invoices;
+
+/// <summary>
+/// Queue <c>billing-invoices</c>: issues the invoice of a recorded payment, or the credit note of a recorded refund.
+/// While the seller settings are missing the payment stays recorded and the work is put back for later, with an error
+/// in the log each time, rather than spending the queue's retries.
+/// </summary>
+public sealed partial class IssueInvoice(ContractRows rows, InvoiceIssuer issuer, QueueWriter queues, ILogger<IssueInvoice> logger) : IQueueFunction<InvoiceWork>
+{
+    public static readonly TimeSpan SellerRetryDelay = TimeSpan.FromMinutes(10);
+
+    public async Task Run(InvoiceWork work, CancellationToken cancellationToken)
+    {
+        var payment = await rows.FindAsync<PaymentEntity>(work.ContractId, PaymentEntity.RowKeyFor(work.SessionId), cancellationToken);
+        if (payment is not { Status: PaymentStatus.Paid })
+        {
+            throw new PaymentNotRecordedYetException($"no paid payment of session {work.SessionId} on contract {work.ContractId}");
+        }
+
+        try
+        {
+            if (work.CreditNoteRowKey is null)
+            {
+                await issuer.IssueInvoiceAsync(payment, cancellationToken);
+                return;
+            }
+
+            var refund = await rows.FindAsync<CreditNoteEntity>(work.ContractId, work.CreditNoteRowKey, cancellationToken)
+                ?? throw new InvalidOperationException($"refund row {work.CreditNoteRowKey} of contract {work.ContractId} does not exist");
+            await issuer.IssueCreditNoteAsync(payment, refund, cancellationToken);
+        }
+        catch (SellerNotConfiguredException ex)
+        {
+            LogSellerMissing(logger, ex, work.ContractId, work.SessionId, SellerRetryDelay.TotalMinutes);
+            await queues.SendAsync(InvoiceWork.QueueName, work, SellerRetryDelay, cancellationToken);
+        }
+    }
+
+    [LoggerMessage(EventId = 8042, Level = LogLevel.Error, Message = "Invoice for contract {ContractId} (session {SessionId}) not issued; the payment is kept and issuing is tried again in {Minutes} minutes")]
+    private static partial void LogSellerMissing(ILogger logger, Exception exception, string contractId, string sessionId, double minutes);
+}

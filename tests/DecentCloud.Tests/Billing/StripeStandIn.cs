@@ -1,0 +1,351 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DecentCloud.Testing;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace DecentCloud.Tests.Billing;
+
+/// <summary>One request the stand-in received, form fields in Stripe's bracket notation (<c>line_items[0][quantity]</c>).</summary>
+public sealed record StripeRequest(string Method, string Path, IReadOnlyDictionary<string, string> Form, string? IdempotencyKey, string? StripeVersion, string? Authorization);
+
+/// <summary>
+/// A local Stripe API for the customers and Checkout Sessions the app creates, answering as Stripe does (see
+/// shared/contracts/stripe/NOTES.md): bearer key, form-encoded bodies, unknown parameters refused, Stripe's own
+/// parameter rules, idempotency keys replayed (and refused with other parameters), errors as <c>{"error": {...}}</c>,
+/// and the objects of fixtures.json with the request's values filled in. Every request is recorded for the test to check.
+/// </summary>
+public sealed class StripeStandIn : IAsyncDisposable
+{
+    public const string ApiKey = "sk_test_standin_0123456789";
+
+    private static readonly HashSet<string> SessionParameters =
+    [
+        "mode", "success_url", "cancel_url", "client_reference_id", "metadata", "automatic_tax", "tax_id_collection", "billing_address_collection",
+        "invoice_creation", "payment_intent_data", "line_items", "customer", "customer_email", "customer_update", "customer_creation", "expires_at", "locale",
+    ];
+
+    private static readonly HashSet<string> CustomerParameters = ["name", "email", "address", "metadata", "tax_id_data", "description", "phone"];
+
+    private readonly WebApplication app;
+    private readonly ConcurrentQueue<StripeRequest> requests = new();
+    private readonly ConcurrentDictionary<string, (string Fingerprint, int Status, string Body)> idempotent = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, JsonObject> customers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, JsonObject> sessions = new(StringComparer.Ordinal);
+    private readonly JsonObject fixtures;
+    private int failNext;
+
+    private StripeStandIn(WebApplication app, JsonObject fixtures)
+    {
+        this.app = app;
+        this.fixtures = fixtures;
+    }
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public IReadOnlyList<StripeRequest> Requests => requests.ToArray();
+
+    public IReadOnlyDictionary<string, JsonObject> Sessions => sessions;
+
+    /// <summary>The next <paramref name="count"/> requests are answered 500 api_error (Stripe.net retries those).</summary>
+    public void FailNext(int count) => Volatile.Write(ref failNext, count);
+
+    public static JsonObject Fixtures() =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(RepositoryRoot.Path, "tests", "DecentCloud.Tests", "Contracts", "stripe", "fixtures.json")))!.AsObject();
+
+    public static async Task<StripeStandIn> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.Urls.Add("http://127.0.0.1:0");
+        var standIn = new StripeStandIn(app, Fixtures());
+        app.MapPost("/v1/customers", context => standIn.HandleAsync(context, standIn.CreateCustomer));
+        app.MapPost("/v1/customers/{id}", context => standIn.HandleAsync(context, form => standIn.UpdateCustomer((string)context.Request.RouteValues["id"]!, form)));
+        app.MapPost("/v1/checkout/sessions", context => standIn.HandleAsync(context, standIn.CreateSession));
+        app.MapFallback(context => Write(context, 404, Error("invalid_request_error", $"Unrecognized request URL ({context.Request.Method}: {context.Request.Path}).", null)));
+        await app.StartAsync();
+        standIn.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        return standIn;
+    }
+
+    /// <summary>The session as Stripe sends it in <c>checkout.session.completed</c> once paid, with Stripe Tax's figures when <paramref name="taxMinor"/> is given.</summary>
+    public JsonObject CompletedSession(string sessionId, long? taxMinor, decimal ratePercent = 19m, string country = "DE", string? vatId = null, string paymentStatus = "paid",
+        string taxabilityReason = "standard_rated", string taxExempt = "none", string businessName = "Beta GmbH")
+    {
+        var session = sessions[sessionId].DeepClone().AsObject();
+        var subtotal = session["amount_subtotal"]!.GetValue<long>();
+        session["status"] = "complete";
+        session["payment_status"] = paymentStatus;
+        session["payment_intent"] = "pi_" + sessionId[^12..];
+        session["amount_total"] = subtotal + (taxMinor ?? 0);
+        session["automatic_tax"] = new JsonObject { ["enabled"] = true, ["status"] = taxMinor is null ? "failed" : "complete", ["liability"] = null, ["provider"] = "stripe" };
+        var rate = fixtures["tax_rate"]!.DeepClone().AsObject();
+        rate["percentage"] = ratePercent;
+        rate["country"] = country;
+        rate["jurisdiction"] = country;
+        session["total_details"] = new JsonObject
+        {
+            ["amount_discount"] = 0,
+            ["amount_shipping"] = 0,
+            ["amount_tax"] = taxMinor ?? 0,
+            ["breakdown"] = taxMinor is null ? null : new JsonObject
+            {
+                ["discounts"] = new JsonArray(),
+                ["taxes"] = new JsonArray(new JsonObject { ["amount"] = taxMinor, ["rate"] = rate, ["taxability_reason"] = taxabilityReason, ["taxable_amount"] = subtotal }),
+            },
+        };
+        session["customer_details"] = new JsonObject
+        {
+            ["address"] = new JsonObject { ["city"] = "Berlin", ["country"] = country, ["line1"] = "Invalidenstraße 116", ["line2"] = null, ["postal_code"] = "10115", ["state"] = null },
+            ["email"] = "billing@beta.example",
+            ["name"] = "Bea Buyer",
+            ["phone"] = null,
+            ["tax_exempt"] = taxExempt,
+            ["tax_ids"] = vatId is null ? new JsonArray() : new JsonArray(new JsonObject { ["type"] = "eu_vat", ["value"] = vatId }),
+            ["business_name"] = businessName,
+            ["individual_name"] = null,
+        };
+        return session;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+
+    private async Task HandleAsync(HttpContext context, Func<Dictionary<string, string>, (int Status, JsonObject Body)> handle)
+    {
+        var form = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (context.Request.HasFormContentType)
+        {
+            foreach (var (key, value) in await context.Request.ReadFormAsync())
+            {
+                form[key] = value.ToString();
+            }
+        }
+
+        var headers = context.Request.Headers;
+        var idempotencyKey = Header(headers["Idempotency-Key"]);
+        requests.Enqueue(new StripeRequest(context.Request.Method, context.Request.Path.Value!, form, idempotencyKey, Header(headers["Stripe-Version"]), Header(headers.Authorization)));
+
+        if (Header(headers.Authorization) != $"Bearer {ApiKey}")
+        {
+            await Write(context, 401, Error("invalid_request_error", "Invalid API Key provided: sk_test_****", null));
+            return;
+        }
+
+        if (Interlocked.Decrement(ref failNext) >= 0)
+        {
+            await Write(context, 500, Error("api_error", "An unknown error occurred", null));
+            return;
+        }
+
+        var fingerprint = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(context.Request.Path + "?" + string.Join('&', form.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")))));
+        if (idempotencyKey is not null && idempotent.TryGetValue(idempotencyKey, out var earlier))
+        {
+            if (earlier.Fingerprint != fingerprint)
+            {
+                await Write(context, 400, Error("idempotency_error", $"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{idempotencyKey}' if you meant to execute a different request.", null));
+                return;
+            }
+
+            context.Response.Headers["Idempotent-Replayed"] = "true";
+            await Write(context, earlier.Status, JsonNode.Parse(earlier.Body)!.AsObject());
+            return;
+        }
+
+        var (status, body) = handle(form);
+        // As Stripe: nothing is stored for a request refused by validation, so it may be retried with the same key.
+        if (idempotencyKey is not null && status < 400)
+        {
+            idempotent.TryAdd(idempotencyKey, (fingerprint, status, body.ToJsonString()));
+        }
+
+        await Write(context, status, body);
+    }
+
+    private (int, JsonObject) CreateCustomer(Dictionary<string, string> form)
+    {
+        if (Unknown(form, CustomerParameters) is { } unknown)
+        {
+            return (400, unknown);
+        }
+
+        if (form.TryGetValue("tax_id_data[0][type]", out var type) && (type != "eu_vat" || !form.ContainsKey("tax_id_data[0][value]")))
+        {
+            return (400, Error("invalid_request_error", "Invalid value for tax_id_data[0].", "tax_id_data[0][type]"));
+        }
+
+        var customer = fixtures["customer"]!.DeepClone().AsObject();
+        customer["id"] = "cus_" + RandomId(14);
+        Apply(customer, form);
+        customers[customer["id"]!.GetValue<string>()] = customer;
+        return (200, customer);
+    }
+
+    private (int, JsonObject) UpdateCustomer(string id, Dictionary<string, string> form)
+    {
+        if (!customers.TryGetValue(id, out var customer))
+        {
+            return (404, Error("invalid_request_error", $"No such customer: '{id}'", "id", "resource_missing"));
+        }
+
+        if (Unknown(form, CustomerParameters) is { } unknown)
+        {
+            return (400, unknown);
+        }
+
+        Apply(customer, form);
+        return (200, customer);
+    }
+
+    private (int, JsonObject) CreateSession(Dictionary<string, string> form)
+    {
+        if (Unknown(form, SessionParameters) is { } unknown)
+        {
+            return (400, unknown);
+        }
+
+        string? Get(string key) => form.GetValueOrDefault(key);
+        if (Get("mode") is not ("payment" or "subscription" or "setup"))
+        {
+            return (400, Error("invalid_request_error", "Missing required param: mode.", "mode"));
+        }
+
+        if (Get("success_url") is null)
+        {
+            return (400, Error("invalid_request_error", "Missing required param: success_url.", "success_url"));
+        }
+
+        if (Get("customer") is not null && Get("customer_email") is not null)
+        {
+            return (400, Error("invalid_request_error", "You may only specify one of these parameters: customer, customer_email.", "customer_email"));
+        }
+
+        if (form.Keys.Any(k => k.StartsWith("customer_update", StringComparison.Ordinal)) && Get("customer") is null)
+        {
+            return (400, Error("invalid_request_error", "customer_update can only be used with customer.", "customer_update"));
+        }
+
+        if (Get("customer") is { } customerId && !customers.ContainsKey(customerId))
+        {
+            return (400, Error("invalid_request_error", $"No such customer: '{customerId}'", "customer", "resource_missing"));
+        }
+
+        if (Get("customer_creation") is { } creation && (creation is not ("always" or "if_required") || Get("mode") != "payment"))
+        {
+            return (400, Error("invalid_request_error", "customer_creation can only be used in payment mode, with always or if_required.", "customer_creation"));
+        }
+
+        if (Get("billing_address_collection") is { } billing && billing is not ("auto" or "required"))
+        {
+            return (400, Error("invalid_request_error", $"Invalid billing_address_collection: must be one of auto or required", "billing_address_collection"));
+        }
+
+        if (Get("line_items[0][quantity]") is not { } quantityText || !long.TryParse(quantityText, out var quantity) || quantity < 1)
+        {
+            return (400, Error("invalid_request_error", "Missing required param: line_items[0][quantity].", "line_items[0][quantity]"));
+        }
+
+        if (Get("line_items[0][price_data][currency]") is not { Length: 3 } currency || currency != currency.ToLowerInvariant())
+        {
+            return (400, Error("invalid_request_error", "Missing required param: line_items[0][price_data][currency].", "line_items[0][price_data][currency]"));
+        }
+
+        if (Get("line_items[0][price_data][unit_amount]") is not { } amountText || !long.TryParse(amountText, out var unitAmount) || unitAmount < 0)
+        {
+            return (400, Error("invalid_request_error", "Invalid integer: line_items[0][price_data][unit_amount].", "line_items[0][price_data][unit_amount]"));
+        }
+
+        if (string.IsNullOrEmpty(Get("line_items[0][price_data][product_data][name]")))
+        {
+            return (400, Error("invalid_request_error", "Missing required param: line_items[0][price_data][product_data][name].", "line_items[0][price_data][product_data][name]"));
+        }
+
+        if (Get("line_items[0][price_data][tax_behavior]") is { } behavior && behavior is not ("exclusive" or "inclusive" or "unspecified"))
+        {
+            return (400, Error("invalid_request_error", "Invalid tax_behavior.", "line_items[0][price_data][tax_behavior]"));
+        }
+
+        var session = fixtures["checkout.session"]!.DeepClone().AsObject();
+        var id = "cs_test_" + RandomId(40);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        session["id"] = id;
+        session["url"] = $"https://checkout.stripe.com/c/pay/{id}";
+        session["mode"] = Get("mode");
+        session["status"] = "open";
+        session["payment_status"] = "unpaid";
+        session["payment_intent"] = null;
+        session["currency"] = currency;
+        session["amount_subtotal"] = unitAmount * quantity;
+        session["amount_total"] = unitAmount * quantity;
+        session["client_reference_id"] = Get("client_reference_id");
+        session["success_url"] = Get("success_url");
+        session["cancel_url"] = Get("cancel_url");
+        session["customer"] = Get("customer");
+        session["customer_email"] = Get("customer_email");
+        session["customer_creation"] = Get("customer_creation");
+        session["billing_address_collection"] = Get("billing_address_collection");
+        session["created"] = now;
+        session["expires_at"] = now + (24 * 3600);
+        session["automatic_tax"] = new JsonObject { ["enabled"] = Get("automatic_tax[enabled]") == "true", ["liability"] = null, ["provider"] = null, ["status"] = "requires_location_inputs" };
+        session["tax_id_collection"] = new JsonObject { ["enabled"] = Get("tax_id_collection[enabled]") == "true", ["required"] = "never" };
+        session["invoice_creation"]!["enabled"] = Get("invoice_creation[enabled]") == "true";
+        var metadata = new JsonObject();
+        foreach (var (key, value) in form.Where(p => p.Key.StartsWith("metadata[", StringComparison.Ordinal)))
+        {
+            metadata[key["metadata[".Length..^1]] = value;
+        }
+
+        session["metadata"] = metadata;
+        session["customer_details"] = null;
+        session["total_details"] = new JsonObject { ["amount_discount"] = 0, ["amount_shipping"] = 0, ["amount_tax"] = 0 };
+        sessions[id] = session;
+        return (200, session);
+    }
+
+    private static void Apply(JsonObject customer, Dictionary<string, string> form)
+    {
+        foreach (var field in new[] { "name", "email", "description", "phone" })
+        {
+            if (form.TryGetValue(field, out var value))
+            {
+                customer[field] = value;
+            }
+        }
+
+        if (form.Keys.Any(k => k.StartsWith("address[", StringComparison.Ordinal)))
+        {
+            customer["address"] = new JsonObject(new[] { "line1", "line2", "city", "postal_code", "country", "state" }
+                .Select(f => KeyValuePair.Create(f, (JsonNode?)(form.TryGetValue($"address[{f}]", out var v) ? JsonValue.Create(v) : null))));
+        }
+    }
+
+    /// <summary>Stripe refuses any parameter it does not know: <c>Received unknown parameter: x</c>.</summary>
+    private static JsonObject? Unknown(Dictionary<string, string> form, HashSet<string> known) =>
+        form.Keys.Select(k => k.Split('[')[0]).FirstOrDefault(k => !known.Contains(k)) is { } name
+            ? Error("invalid_request_error", $"Received unknown parameter: {name}", name, "parameter_unknown")
+            : null;
+
+    private static JsonObject Error(string type, string message, string? param, string? code = null) =>
+        new() { ["error"] = new JsonObject { ["type"] = type, ["message"] = message, ["param"] = param, ["code"] = code } };
+
+    private static async Task Write(HttpContext context, int status, JsonObject body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers["Request-Id"] = "req_" + RandomId(14);
+        await context.Response.WriteAsync(body.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
+    }
+
+    private static string? Header(StringValues value) => StringValues.IsNullOrEmpty(value) ? null : value.ToString();
+
+    private static string RandomId(int length) => Convert.ToHexString(RandomNumberGenerator.GetBytes(length)).ToLowerInvariant()[..length];
+}

@@ -1,3 +1,9 @@
+using DecentCloud.Functions.Billing;
+using DecentCloud.Functions.Billing.Checkout;
+using DecentCloud.Functions.Billing.Invoices;
+using DecentCloud.Functions.Billing.Payments;
+using DecentCloud.Functions.Billing.Receipts;
+using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Health;
 using DecentCloud.Functions.Hosting;
 using DecentCloud.Functions.Hosting.Http;
@@ -29,7 +35,8 @@ public static class Program
             .AddAccounts()
             .AddProviders()
             .AddOfferings()
-            .AddContracts();
+            .AddContracts()
+            .AddBilling();
 
         builder.Functions
             .Http<HealthCheck>("GET", "health", AuthorizationLevel.Anonymous)
@@ -63,6 +70,13 @@ public static class Program
             .SignedHttp<AcceptContract>("POST", "v1/contracts/{id}/accept")
             .SignedHttp<RejectContract>("POST", "v1/contracts/{id}/reject")
             .SignedHttp<CancelContract>("POST", "v1/contracts/{id}/cancel")
+            .SignedHttp<StartCheckout>("POST", "v1/contracts/{id}/checkout")
+            .SignedOrAdminHttp<GetInvoice>("GET", "v1/contracts/{id}/invoice")
+            .SignedOrAdminHttp<GetInvoiceMetadata>("GET", "v1/contracts/{id}/invoice/metadata")
+            .Http<StripeWebhook>("POST", "v1/webhooks/stripe", AuthorizationLevel.Anonymous)
+            .Queue<ProcessStripeEvent, StripeEventMessage>(StripeWebhook.QueueName)
+            .Queue<IssueInvoice, InvoiceWork>(InvoiceWork.QueueName)
+            .Queue<SendReceipt, ReceiptWork>(ReceiptWork.QueueName)
             .Timer<PurgeExpiredNonces>("0 */10 * * * *")
             .Timer<ExpireContracts>("0 */5 * * * *");
 

@@ -76,7 +76,7 @@ public sealed class StripeStandIn : IAsyncDisposable
 
     /// <summary>The session as Stripe sends it in <c>checkout.session.completed</c> once paid, with Stripe Tax's figures when <paramref name="taxMinor"/> is given.</summary>
     public JsonObject CompletedSession(string sessionId, long? taxMinor, decimal ratePercent = 19m, string country = "DE", string? vatId = null, string paymentStatus = "paid",
-        string taxabilityReason = "standard_rated", string taxExempt = "none", string businessName = "Beta GmbH")
+        string taxabilityReason = "standard_rated", string taxExempt = "none", string? businessName = "Beta GmbH")
     {
         var session = sessions[sessionId].DeepClone().AsObject();
         var subtotal = session["amount_subtotal"]!.GetValue<long>();

@@ -64,6 +64,18 @@ public sealed class TestFunctionApp : IAsyncDisposable
             ["FUNCTIONS_HOST_ID"] = hostId,
             ["FUNCTIONS_MASTER_KEY"] = TestKeys.Master,
             ["FUNCTIONS_HOST_KEYS:default"] = TestKeys.Host,
+
+            // Required by billing; outside services are unreachable unless a test points them at its stand-in.
+            ["STRIPE_SECRET_KEY"] = "sk_test_tests_not_a_real_key",
+            ["STRIPE_WEBHOOK_SECRET"] = TestKeys.StripeWebhookSecret,
+            ["STRIPE_API_BASE"] = "http://127.0.0.1:9",
+            ["STRIPE_MAX_NETWORK_RETRIES"] = "0",
+            ["CHECKOUT_SUCCESS_URL"] = "https://app.decentcloud.example/contracts/{CONTRACT_ID}/paid",
+            ["CHECKOUT_CANCEL_URL"] = "https://app.decentcloud.example/contracts/{CONTRACT_ID}",
+            ["SENDGRID_API_KEY"] = "SG.tests-not-a-real-key",
+            ["SENDGRID_API_HOST"] = "http://127.0.0.1:9",
+            ["EMAIL_FROM"] = "billing@decentcloud.example",
+            ["VIES_BASE_URL"] = "http://127.0.0.1:9/",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

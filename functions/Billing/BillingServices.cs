@@ -1,0 +1,34 @@
+using DecentCloud.Functions.Billing.Checkout;
+using DecentCloud.Functions.Billing.Invoices;
+using DecentCloud.Functions.Billing.Payments;
+using DecentCloud.Functions.Billing.Receipts;
+using DecentCloud.Functions.Billing.StripeIntegration;
+using DecentCloud.Functions.Billing.Vat;
+using DecentCloud.Functions.Hosting.Configuration;
+
+namespace DecentCloud.Functions.Billing;
+
+public static class BillingServices
+{
+    /// <summary>Checkout, Stripe webhooks and events, invoices, VAT and receipts. Needs contracts, offerings and accounts.</summary>
+    public static IServiceCollection AddBilling(this IServiceCollection services)
+    {
+        services.AddSettings<StripeOptions>();
+        // Not validated at start-up: while the seller is incomplete, invoices wait and everything else works (SellerOptions).
+        services.AddOptions<SellerOptions>().Configure<IConfiguration>((seller, configuration) => configuration.Bind(seller));
+        services.AddHttpClient(nameof(StripeGateway));
+        services.AddVat().AddReceiptEmail();
+        return services
+            .AddSingleton<ContractRows>()
+            .AddSingleton<StripeGateway>()
+            .AddSingleton<CheckoutSessions>()
+            .AddSingleton<StripeEventStore>()
+            .AddSingleton<PaymentIntentIndex>()
+            .AddSingleton<SessionPayments>()
+            .AddSingleton<ChargeEvents>()
+            .AddSingleton<InvoiceNumbers>()
+            .AddSingleton<InvoiceBlobs>()
+            .AddSingleton<InvoiceIssuer>()
+            .AddSingleton<ContractInvoices>();
+    }
+}

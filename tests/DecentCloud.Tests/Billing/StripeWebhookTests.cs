@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Azure.Storage.Queues;
+using DecentCloud.Functions.Billing.StripeIntegration;
+using DecentCloud.Testing;
+using DecentCloud.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+using Stripe;
+
+namespace DecentCloud.Tests.Billing;
+
+public sealed record SignatureVector(string Name, string Payload, string StripeSignatureHeader, string Secret, long UtcNow, long Tolerance, string Expect);
+
+/// <summary>The published Stripe signature vectors, run against Stripe.net itself and against the webhook endpoint.</summary>
+public sealed class StripeWebhookTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
+{
+    public static TheoryData<string> VectorNames() => [.. Vectors().Select(v => v.Name)];
+
+    private static List<SignatureVector> Vectors()
+    {
+        var path = Path.Combine(RepositoryRoot.Path, "tests", "DecentCloud.Tests", "Contracts", "stripe", "webhook_signature_vectors.json");
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        return document.RootElement.GetProperty("cases").EnumerateArray().Select(c => new SignatureVector(
+            c.GetProperty("name").GetString()!, c.GetProperty("payload").GetString()!, c.GetProperty("stripe_signature_header").GetString()!,
+            c.GetProperty("secret").GetString()!, c.GetProperty("utc_now").GetInt64(), c.GetProperty("tolerance").GetInt64(), c.GetProperty("expect").GetString()!)).ToList();
+    }
+
+    private static SignatureVector Vector(string name) => Vectors().Single(v => v.Name == name);
+
+    /// <summary>What the recorded outcome says of the signature: the vectors name a StripeException for every refusal.</summary>
+    private static bool SignatureValid(SignatureVector vector) =>
+        !vector.Expect.StartsWith("StripeException", StringComparison.Ordinal) || vector.Name == "api_version_other_train";
+
+    [Theory]
+    [MemberData(nameof(VectorNames))]
+    public void Stripe_net_verifies_each_vector_as_recorded(string name)
+    {
+        var vector = Vector(name);
+
+        var verify = () => EventUtility.ValidateSignature(vector.Payload, vector.StripeSignatureHeader, vector.Secret, vector.Tolerance, vector.UtcNow);
+
+        if (SignatureValid(vector))
+        {
+            verify();
+        }
+        else
+        {
+            Assert.Throws<StripeException>(verify);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorNames))]
+    public async Task The_webhook_accepts_and_refuses_each_vector_as_recorded_and_stores_nothing_it_refuses(string name)
+    {
+        var vector = Vector(name);
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(vector.UtcNow));
+        var queue = TestFunctionApp.UniqueQueueName("stripe");
+        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString, configure: builder => builder.Services.AddSingleton<TimeProvider>(clock),
+            settings: new Dictionary<string, string?> { ["STRIPE_WEBHOOK_SECRET"] = vector.Secret });
+        var body = name == "body_modified" ? vector.Payload.Replace("2000", "2001", StringComparison.Ordinal) : vector.Payload;
+        var eventId = JsonDocument.Parse(vector.Payload).RootElement.GetProperty("id").GetString()!;
+        var events = app.Services.GetRequiredService<StripeEventStore>();
+        var before = await events.FindAsync(eventId, CancellationToken.None);
+
+        var response = await StripeEvents.DeliverAsync(app.Client, body, vector.StripeSignatureHeader);
+
+        if (SignatureValid(vector) && name != "body_modified")
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var record = await events.FindAsync(eventId, CancellationToken.None);
+            Assert.NotNull(record);
+            Assert.Equal(vector.Payload, record.Body);
+        }
+        else
+        {
+            var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
+            Assert.Equal("signature", problem.GetProperty("check").GetString());
+            Assert.Equal(before?.Row.ETag, (await events.FindAsync(eventId, CancellationToken.None))?.Row.ETag);
+        }
+
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Message.Contains(vector.Secret, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_refused_webhook_writes_no_row_and_no_queue_message()
+    {
+        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
+        var body = StripeEvents.Event("checkout.session.completed", StripeStandIn.Fixtures()["checkout.session"]!.AsObject(), id: "evt_refused_1");
+        var queue = new QueueClient(storage.ConnectionString, StripeWebhook.QueueName);
+        await queue.CreateIfNotExistsAsync();
+        var queuedBefore = (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount;
+
+        var stale = await StripeEvents.DeliverAsync(app.Client, body, StripeEvents.SignatureHeader(body, at: DateTimeOffset.UtcNow.AddMinutes(-6)));
+        var wrongSecret = await StripeEvents.DeliverAsync(app.Client, body, StripeEvents.SignatureHeader(body, secret: "whsec_other"));
+        var unsigned = await StripeEvents.DeliverAsync(app.Client, body, "");
+
+        foreach (var response in new[] { stale, wrongSecret, unsigned })
+        {
+            await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
+        }
+
+        Assert.Null(await app.Services.GetRequiredService<StripeEventStore>().FindAsync("evt_refused_1", CancellationToken.None));
+        Assert.Equal(queuedBefore, (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+
+    [Fact]
+    public async Task An_unhandled_event_type_is_acknowledged_recorded_and_marked_ignored_once()
+    {
+        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
+        var body = StripeEvents.Event("customer.created", StripeStandIn.Fixtures()["customer"]!.AsObject(), id: "evt_unhandled_1");
+
+        var first = await StripeEvents.DeliverAsync(app.Client, body);
+        var again = await StripeEvents.DeliverAsync(app.Client, body);
+
+        Assert.False((await first.Content.ReadFromJsonAsync<WebhookReceipt>())!.Duplicate);
+        Assert.True((await again.Content.ReadFromJsonAsync<WebhookReceipt>())!.Duplicate);
+        var events = app.Services.GetRequiredService<StripeEventStore>();
+        await Eventually.HoldsAsync(async () => (await events.FindAsync("evt_unhandled_1", CancellationToken.None))?.Status == StripeEventStatus.Ignored, "the event is marked ignored");
+        Assert.Equal("customer.created is not handled", (await events.FindAsync("evt_unhandled_1", CancellationToken.None))!.Row.GetString("Outcome"));
+        Assert.DoesNotContain(app.Logs.Entries, e => e.EventId.Id == 2003);
+    }
+
+    [Fact]
+    public async Task An_event_of_another_api_version_is_processed_with_a_warning()
+    {
+        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
+        var body = StripeEvents.Event("customer.created", StripeStandIn.Fixtures()["customer"]!.AsObject(), id: "evt_dahlia_1").Replace(StripeEvents.ApiVersion, "2026-07-29.dahlia", StringComparison.Ordinal);
+
+        Assert.Equal(HttpStatusCode.OK, (await StripeEvents.DeliverAsync(app.Client, body)).StatusCode);
+
+        await Eventually.HoldsAsync(() => app.Logs.Entries.Any(e => e.EventId.Id == 8013 && e.Message.Contains("2026-07-29.dahlia", StringComparison.Ordinal)), "the version warning is logged");
+    }
+
+    [Fact]
+    public async Task A_large_event_body_is_kept_whole_in_its_row()
+    {
+        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
+        var customer = StripeStandIn.Fixtures()["customer"]!.AsObject();
+        customer["description"] = new string('x', 150_000);
+        var body = StripeEvents.Event("customer.updated", customer, id: "evt_large_1");
+
+        Assert.Equal(HttpStatusCode.OK, (await StripeEvents.DeliverAsync(app.Client, body)).StatusCode);
+
+        var events = app.Services.GetRequiredService<StripeEventStore>();
+        Assert.Equal(body, (await events.FindAsync("evt_large_1", CancellationToken.None))!.Body);
+        await Eventually.HoldsAsync(async () => (await events.FindAsync("evt_large_1", CancellationToken.None))?.Status == StripeEventStatus.Ignored, "the large event was processed from its row");
+    }
+}

@@ -3,7 +3,6 @@ using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.Vat;
 using DecentCloud.Functions.Hosting.Queues;
 using DecentCloud.Functions.Marketplace.Accounts;
-using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Marketplace.Offerings;
 using Microsoft.Extensions.Options;
 
@@ -184,7 +183,8 @@ public sealed partial class InvoiceIssuer(
     private static StripeTaxFigures? StripeFigures(PaymentEntity payment) =>
         payment.AutomaticTaxStatus == "complete"
             ? new StripeTaxFigures(
-                payment.AmountSubtotalMinor, payment.AmountTaxMinor, payment.AmountTotalMinor,
+                // Net as charged: total less tax, which stays right if a discount ever makes the subtotal differ.
+                payment.AmountTotalMinor - payment.AmountTaxMinor, payment.AmountTaxMinor, payment.AmountTotalMinor,
                 payment.TaxRatePercent is { } rate ? decimal.Parse(rate, CultureInfo.InvariantCulture) : null,
                 payment.TaxabilityReason, payment.TaxExempt)
             : null;

@@ -172,7 +172,7 @@ public sealed partial class PaymentFlowTests(AzuriteFixture storage, BillingWorl
     [Fact]
     public async Task Without_Stripe_Tax_a_business_buyer_in_another_member_state_with_a_valid_vat_id_gets_a_reverse_charge_invoice()
     {
-        world.Vies.Known("FR", "40303265045", valid: true, name: "SA ODIGEO FRANCE");
+        world.Vies.AddValid("FR", "40303265045", "SA ODIGEO FRANCE", "1 RUE DE RIVOLI 75001 PARIS");
         var (contract, checkout) = await CheckedOutAsync();
 
         await DeliverAsync(StripeEvents.Event("checkout.session.completed", world.Stripe.CompletedSession(checkout.SessionId, taxMinor: null, country: "FR", vatId: "FR40303265045")));

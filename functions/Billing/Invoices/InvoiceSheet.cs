@@ -17,15 +17,15 @@ internal sealed class InvoiceSheet(InvoiceDocument document) : IDisposable
     private const float Right = PageWidth - 50;
     private const float Top = 48;
     private const float FooterRule = PageHeight - 52;
-    private const float Pad = 8;
+
+    // Text keeps to the margins; shaded bands and rules reach this far beyond them, so text inside a band has room.
+    private const float Bleed = 8;
 
     // Line-item columns: left edges of the text columns, right edges of the number columns.
-    private const float DescriptionX = Left + Pad;
     private const float DescriptionWidth = 172;
-    private const float PeriodX = 242;
+    private const float PeriodX = 236;
     private const float PeriodWidth = 128;
-    private const float HoursRight = 432;
-    private const float NetRight = Right - Pad;
+    private const float HoursRight = 430;
 
     // The right-hand column (details, totals) and the left-hand blocks beside it.
     private const float SideX = 330;
@@ -123,7 +123,7 @@ internal sealed class InvoiceSheet(InvoiceDocument document) : IDisposable
         right += NumberText.LineHeight;
 
         var bottom = Math.Max(left, right) + 14;
-        Rule(bottom, Left, Right);
+        Rule(bottom);
         return bottom + 16;
     }
 
@@ -156,23 +156,23 @@ internal sealed class InvoiceSheet(InvoiceDocument document) : IDisposable
     private float LineItems(float top)
     {
         const float headerHeight = 20;
-        Fill(new SKRect(Left, top, Right, top + headerHeight), Band);
+        Shade(top, top + headerHeight);
         var header = top + (headerHeight - CaptionText.LineHeight) / 2;
         var headerBaseline = Baseline(header, CaptionText);
-        Text("Description", DescriptionX, headerBaseline, CaptionText);
+        Text("Description", Left, headerBaseline, CaptionText);
         Text("Period (UTC)", PeriodX, headerBaseline, CaptionText);
         Text("Hours", HoursRight, headerBaseline, CaptionText, SKTextAlign.Right);
-        Text("Net", NetRight, headerBaseline, CaptionText, SKTextAlign.Right);
+        Text("Net", Right, headerBaseline, CaptionText, SKTextAlign.Right);
 
-        var row = top + headerHeight + Pad;
+        var row = top + headerHeight + 8;
         var baseline = Baseline(row, BodyText);
-        var description = Lines(Wrap(document.Description, BodyText, DescriptionWidth, 3), DescriptionX, row, BodyText);
+        var description = Lines(Wrap(document.Description, BodyText, DescriptionWidth, 3), Left, row, BodyText);
         Text($"{Date(document.PeriodStart)} \u2013 {Date(document.PeriodEnd)}", PeriodX, baseline, BodyText, maxWidth: PeriodWidth);
-        Text(document.Hours.ToString("N0", CultureInfo.InvariantCulture), HoursRight, baseline, BodyText, SKTextAlign.Right, HoursRight - PeriodX - PeriodWidth - Pad);
-        Text(Amount(document.NetMinor), NetRight, baseline, BodyText, SKTextAlign.Right, NetRight - HoursRight - Pad);
+        Text(document.Hours.ToString("N0", CultureInfo.InvariantCulture), HoursRight, baseline, BodyText, SKTextAlign.Right, HoursRight - PeriodX - PeriodWidth - 8);
+        Text(Amount(document.NetMinor), Right, baseline, BodyText, SKTextAlign.Right, Right - HoursRight - 8);
 
-        var bottom = description + Pad;
-        Rule(bottom, Left, Right);
+        var bottom = description + 8;
+        Rule(bottom);
         return bottom;
     }
 
@@ -182,20 +182,22 @@ internal sealed class InvoiceSheet(InvoiceDocument document) : IDisposable
         var left = Lines([status], Left, top, GrossText with { Color = credit ? RefundAmber : PaidGreen });
         left = Lines(Wrap($"Payment: {document.PaymentMethod}, reference {document.PaymentReference}", BodyText, BlockWidth, 3), Left, left + 2, BodyText);
 
-        var right = Total("Net", document.NetMinor, top, BodyText);
-        right = Total($"VAT {MoneyFormat.Rate(document.VatRatePercent)}", document.VatMinor, right, BodyText);
+        const float rowGap = 2;
+        const float grossPadding = 5;
+        var right = Total("Net", document.NetMinor, top, BodyText) + rowGap;
+        right = Total($"VAT {MoneyFormat.Rate(document.VatRatePercent)}", document.VatMinor, right, BodyText) + rowGap;
         right += 4;
-        Fill(new SKRect(SideX, right, Right, right + GrossText.LineHeight + 2 * 5), Band);
-        right = Total("Gross", document.GrossMinor, right + 5, GrossText) + 5;
+        Shade(right, right + GrossText.LineHeight + (2 * grossPadding), SideX - Bleed);
+        right = Total("Gross", document.GrossMinor, right + grossPadding, GrossText) + grossPadding;
         return Math.Max(left, right);
     }
 
     private float Total(string label, long minor, float top, Style style)
     {
         var baseline = Baseline(top, style);
-        Text(label, SideX + Pad, baseline, style);
-        var labelWidth = Measure(label, style) + 2 * Pad + 12;
-        Text(Amount(minor), NetRight, baseline, style, SKTextAlign.Right, Right - SideX - labelWidth);
+        Text(label, SideX, baseline, style);
+        var labelWidth = Measure(label, style) + 12;
+        Text(Amount(minor), Right, baseline, style, SKTextAlign.Right, Right - SideX - labelWidth);
         return top + style.LineHeight;
     }
 
@@ -229,7 +231,7 @@ internal sealed class InvoiceSheet(InvoiceDocument document) : IDisposable
 
     private void EndPage()
     {
-        Rule(FooterRule, Left, Right);
+        Rule(FooterRule);
         var baseline = Baseline(FooterRule + 6, FooterText);
         var pageText = $"{document.Number} \u00b7 Page {pages.Count.ToString(CultureInfo.InvariantCulture)}";
         Text(pageText, Right, baseline, FooterText, SKTextAlign.Right);
@@ -345,23 +347,26 @@ internal sealed class InvoiceSheet(InvoiceDocument document) : IDisposable
         return kept[..Fits(kept, font, width - font.MeasureText("\u2026"))].TrimEnd() + "\u2026";
     }
 
-    /// <summary>How many leading characters of <paramref name="text"/> fit in <paramref name="width"/>: at least one, never half a surrogate pair.</summary>
+    /// <summary>
+    /// How many leading characters of <paramref name="text"/> fit in <paramref name="width"/>: at least one (so that
+    /// breaking always moves on), never half a surrogate pair.
+    /// </summary>
     private static int Fits(string text, SKFont font, float width)
     {
         var fits = (int)font.BreakText(text, Math.Max(width, 0));
-        if (fits > 0 && fits < text.Length && char.IsHighSurrogate(text[fits - 1]))
+        if (fits > 1 && fits < text.Length && char.IsHighSurrogate(text[fits - 1]))
         {
             fits--;
         }
 
-        return Math.Clamp(fits, 1, text.Length);
+        return Math.Clamp(fits, Math.Min(1, text.Length), text.Length);
     }
 
     private float Measure(string text, Style style) => Font(style).MeasureText(text);
 
-    private void Rule(float y, float from, float to) => Add(new RuleMark(y, from, to, Hairline));
+    private void Rule(float y) => Add(new RuleMark(y, Left - Bleed, Right + Bleed, Hairline));
 
-    private void Fill(SKRect area, SKColor color) => Add(new FillMark(area, color));
+    private void Shade(float top, float bottom, float from = Left - Bleed) => Add(new FillMark(new SKRect(from, top, Right + Bleed, bottom), Band));
 
     private void Add(Mark mark) => pages[^1].Add(mark);
 

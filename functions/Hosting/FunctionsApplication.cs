@@ -69,7 +69,7 @@ public sealed class FunctionsApplicationBuilder
     public WebApplication Build()
     {
         web.Services.AddSingleton(Functions);
-        AddTriggerListeners(web.Services, Functions);
+        AddTriggerListeners(web.Services, Functions, web.Configuration);
         var app = web.Build();
 
         if (startupNote is not null)
@@ -82,7 +82,7 @@ public sealed class FunctionsApplicationBuilder
         app.UseMiddleware<FunctionKeyMiddleware>();
 
         var api = app.MapGroup(FunctionsApplication.RoutePrefix);
-        foreach (var function in Functions.HttpFunctions)
+        foreach (var function in Functions.HttpFunctions.Where(f => !IsDisabled(f, app.Configuration)))
         {
             HttpFunctionEndpoints.Map(api, function);
         }
@@ -115,9 +115,16 @@ public sealed class FunctionsApplicationBuilder
         });
     }
 
-    private static void AddTriggerListeners(IServiceCollection services, FunctionCatalog catalog)
+    /// <summary>
+    /// The Functions setting <c>AzureWebJobs.{name}.Disabled</c> (or <c>AzureWebJobs__{name}__Disabled</c> where a
+    /// name cannot hold dots) turns one function off: no route, no listener, no schedule.
+    /// </summary>
+    public static bool IsDisabled(FunctionDescriptor function, IConfiguration configuration) =>
+        bool.TryParse(configuration[$"AzureWebJobs.{function.Name}.Disabled"] ?? configuration[$"AzureWebJobs:{function.Name}:Disabled"], out var disabled) && disabled;
+
+    private static void AddTriggerListeners(IServiceCollection services, FunctionCatalog catalog, IConfiguration configuration)
     {
-        foreach (var function in catalog.QueueFunctions)
+        foreach (var function in catalog.QueueFunctions.Where(f => !IsDisabled(f, configuration)))
         {
             services.AddSingleton<IHostedService>(sp => new QueueListener(
                 function,
@@ -129,7 +136,7 @@ public sealed class FunctionsApplicationBuilder
                 sp.GetRequiredService<ILogger<QueueListener>>()));
         }
 
-        foreach (var function in catalog.TimerFunctions)
+        foreach (var function in catalog.TimerFunctions.Where(f => !IsDisabled(f, configuration)))
         {
             services.AddSingleton<IHostedService>(sp => new TimerListener(
                 function,

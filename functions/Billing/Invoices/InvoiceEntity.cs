@@ -62,6 +62,11 @@ public sealed class InvoiceEntity : ITableEntity
 
     public DateTimeOffset? ReceiptSentAt { get; set; }
 
+    /// <summary>The queue message now sending the receipt, and until when its claim holds (copies of the work wait for it).</summary>
+    public string? ReceiptClaimedBy { get; set; }
+
+    public DateTimeOffset? ReceiptClaimedUntil { get; set; }
+
     public string? ReceiptMessageId { get; set; }
 
     public static string RowKeyFor(string paymentKey) => RowKeyPrefix + paymentKey;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Billing.Invoices;
@@ -75,8 +74,8 @@ public sealed partial class PaymentFlowTests(AzuriteFixture storage, BillingWorl
             Assert.Contains(expected, text, StringComparison.Ordinal);
         }
 
-        await Eventually.HoldsAsync(() => world.SendGrid.Sent.Any(m => m.Subject.Contains(invoice.Number, StringComparison.Ordinal)), "the receipt is sent");
-        var receipt = Assert.Single(world.SendGrid.Sent, m => m.Subject.Contains(invoice.Number, StringComparison.Ordinal));
+        await Eventually.HoldsAsync(() => world.SendGrid.Sent.Any(m => m.Subject?.Contains(invoice.Number, StringComparison.Ordinal) == true), "the receipt is sent");
+        var receipt = Assert.Single(world.SendGrid.Sent, m => m.Subject?.Contains(invoice.Number, StringComparison.Ordinal) == true);
         Assert.Equal("billing@beta.example", Assert.Single(receipt.To).Email);
         var attachment = Assert.Single(receipt.Attachments);
         Assert.Equal($"{invoice.Number}.pdf", attachment.FileName);
@@ -103,11 +102,11 @@ public sealed partial class PaymentFlowTests(AzuriteFixture storage, BillingWorl
         await Task.WhenAll(shuffled.Select((body, i) => DeliverAsync(body, i % 2 == 0 ? app : second)));
 
         var invoice = await InvoicedAsync(contract.Id);
-        await Eventually.HoldsAsync(() => world.SendGrid.Sent.Any(m => m.Subject.Contains(invoice.Number, StringComparison.Ordinal)), "the receipt is sent");
+        await Eventually.HoldsAsync(() => world.SendGrid.Sent.Any(m => m.Subject?.Contains(invoice.Number, StringComparison.Ordinal) == true), "the receipt is sent");
         // Let every queued copy finish before counting.
         await Task.Delay(2000);
         Assert.Single(await Marketplace.DocumentsAsync(app, contract.Id));
-        Assert.Single(world.SendGrid.Sent, m => m.Subject.Contains(invoice.Number, StringComparison.Ordinal));
+        Assert.Single(world.SendGrid.Sent, m => m.Subject?.Contains(invoice.Number, StringComparison.Ordinal) == true);
         var payment = (await Marketplace.PaymentAsync(app, contract.Id, checkout.SessionId))!;
         Assert.Equal("paid", payment.Status);
         Assert.Single(await app.Services.GetRequiredService<InvoiceNumbers>().ListAsync(InvoiceNumbers.InvoicePrefix, invoice.IssuedAt.Year, CancellationToken.None), n => n.ContractId == contract.Id);

@@ -30,6 +30,8 @@ public sealed class StripeStandIn : IAsyncDisposable
         "invoice_creation", "payment_intent_data", "line_items", "customer", "customer_email", "customer_update", "customer_creation", "expires_at", "locale",
     ];
 
+    private static readonly string[] AddressFields = ["line1", "line2", "city", "postal_code", "country", "state"];
+
     private static readonly HashSet<string> CustomerParameters = ["name", "email", "address", "metadata", "tax_id_data", "description", "phone"];
 
     private readonly WebApplication app;
@@ -254,7 +256,7 @@ public sealed class StripeStandIn : IAsyncDisposable
             return (400, Error("invalid_request_error", "Missing required param: line_items[0][quantity].", "line_items[0][quantity]"));
         }
 
-        if (Get("line_items[0][price_data][currency]") is not { Length: 3 } currency || currency != currency.ToLowerInvariant())
+        if (Get("line_items[0][price_data][currency]") is not { Length: 3 } currency || !string.Equals(currency, currency.ToLowerInvariant(), StringComparison.Ordinal))
         {
             return (400, Error("invalid_request_error", "Missing required param: line_items[0][price_data][currency].", "line_items[0][price_data][currency]"));
         }
@@ -323,7 +325,7 @@ public sealed class StripeStandIn : IAsyncDisposable
 
         if (form.Keys.Any(k => k.StartsWith("address[", StringComparison.Ordinal)))
         {
-            customer["address"] = new JsonObject(new[] { "line1", "line2", "city", "postal_code", "country", "state" }
+            customer["address"] = new JsonObject(AddressFields
                 .Select(f => KeyValuePair.Create(f, (JsonNode?)(form.TryGetValue($"address[{f}]", out var v) ? JsonValue.Create(v) : null))));
         }
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Testing;
@@ -20,7 +21,7 @@ public sealed class StripeWebhookTests(AzuriteFixture storage) : IClassFixture<A
     private static List<SignatureVector> Vectors()
     {
         var path = Path.Combine(RepositoryRoot.Path, "tests", "DecentCloud.Tests", "Contracts", "stripe", "webhook_signature_vectors.json");
-        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        using var document = JsonDocument.Parse(System.IO.File.ReadAllText(path));
         return document.RootElement.GetProperty("cases").EnumerateArray().Select(c => new SignatureVector(
             c.GetProperty("name").GetString()!, c.GetProperty("payload").GetString()!, c.GetProperty("stripe_signature_header").GetString()!,
             c.GetProperty("secret").GetString()!, c.GetProperty("utc_now").GetInt64(), c.GetProperty("tolerance").GetInt64(), c.GetProperty("expect").GetString()!)).ToList();
@@ -50,59 +51,78 @@ public sealed class StripeWebhookTests(AzuriteFixture storage) : IClassFixture<A
         }
     }
 
+    /// <summary>
+    /// An app whose clock stands still at <paramref name="now"/> (the vectors' own time), on an emptied event queue, with
+    /// the event processor switched off (<c>AzureWebJobs.ProcessStripeEvent.Disabled</c>), so what the webhook wrote stays as written.
+    /// </summary>
+    private async Task<TestFunctionApp> StillAppAsync(DateTimeOffset now, string secret, string eventId)
+    {
+        var queue = new QueueClient(storage.ConnectionString, StripeWebhook.QueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        await queue.CreateIfNotExistsAsync();
+        await queue.ClearMessagesAsync();
+        var table = new TableClient(storage.ConnectionString, StripeEventStore.TableName);
+        await table.CreateIfNotExistsAsync();
+        await table.DeleteEntityAsync(eventId, StripeEventStore.EventRowKey);
+        return await TestFunctionApp.StartAsync(storage.ConnectionString, configure: builder => builder.Services.AddSingleton<TimeProvider>(new FakeTimeProvider(now)),
+            settings: new Dictionary<string, string?> { ["STRIPE_WEBHOOK_SECRET"] = secret, ["AzureWebJobs.ProcessStripeEvent.Disabled"] = "true" });
+    }
+
+    private async Task<List<string>> QueuedEventIdsAsync()
+    {
+        var queue = new QueueClient(storage.ConnectionString, StripeWebhook.QueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        var peeked = (await queue.PeekMessagesAsync(32)).Value;
+        return peeked.Select(m => JsonDocument.Parse(m.Body.ToString()).RootElement.GetProperty("eventId").GetString()!).ToList();
+    }
+
     [Theory]
     [MemberData(nameof(VectorNames))]
     public async Task The_webhook_accepts_and_refuses_each_vector_as_recorded_and_stores_nothing_it_refuses(string name)
     {
         var vector = Vector(name);
-        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(vector.UtcNow));
-        var queue = TestFunctionApp.UniqueQueueName("stripe");
-        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString, configure: builder => builder.Services.AddSingleton<TimeProvider>(clock),
-            settings: new Dictionary<string, string?> { ["STRIPE_WEBHOOK_SECRET"] = vector.Secret });
-        var body = name == "body_modified" ? vector.Payload.Replace("2000", "2001", StringComparison.Ordinal) : vector.Payload;
         var eventId = JsonDocument.Parse(vector.Payload).RootElement.GetProperty("id").GetString()!;
+        await using var app = await StillAppAsync(DateTimeOffset.FromUnixTimeSeconds(vector.UtcNow), vector.Secret, eventId);
+        var body = name == "body_modified" ? vector.Payload.Replace("2000", "2001", StringComparison.Ordinal) : vector.Payload;
         var events = app.Services.GetRequiredService<StripeEventStore>();
-        var before = await events.FindAsync(eventId, CancellationToken.None);
 
         var response = await StripeEvents.DeliverAsync(app.Client, body, vector.StripeSignatureHeader);
 
         if (SignatureValid(vector) && name != "body_modified")
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var record = await events.FindAsync(eventId, CancellationToken.None);
-            Assert.NotNull(record);
-            Assert.Equal(vector.Payload, record.Body);
+            Assert.Equal(vector.Payload, (await events.FindAsync(eventId, CancellationToken.None))?.Body);
+            var queued = await QueuedEventIdsAsync();
+            Assert.True(queued.SequenceEqual([eventId]), $"queued: [{string.Join(", ", queued)}]");
         }
         else
         {
             var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
             Assert.Equal("signature", problem.GetProperty("check").GetString());
-            Assert.Equal(before?.Row.ETag, (await events.FindAsync(eventId, CancellationToken.None))?.Row.ETag);
+            Assert.Null(await events.FindAsync(eventId, CancellationToken.None));
+            Assert.Empty(await QueuedEventIdsAsync());
         }
 
         Assert.DoesNotContain(app.Logs.Entries, e => e.Message.Contains(vector.Secret, StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task A_refused_webhook_writes_no_row_and_no_queue_message()
+    public async Task Stale_wrongly_signed_and_unsigned_deliveries_are_refused_with_no_row_and_no_queue_message()
     {
-        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
+        await using var app = await StillAppAsync(DateTimeOffset.UtcNow, TestKeys.StripeWebhookSecret, "evt_refused_1");
         var body = StripeEvents.Event("checkout.session.completed", StripeStandIn.Fixtures()["checkout.session"]!.AsObject(), id: "evt_refused_1");
-        var queue = new QueueClient(storage.ConnectionString, StripeWebhook.QueueName);
-        await queue.CreateIfNotExistsAsync();
-        var queuedBefore = (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount;
 
         var stale = await StripeEvents.DeliverAsync(app.Client, body, StripeEvents.SignatureHeader(body, at: DateTimeOffset.UtcNow.AddMinutes(-6)));
         var wrongSecret = await StripeEvents.DeliverAsync(app.Client, body, StripeEvents.SignatureHeader(body, secret: "whsec_other"));
         var unsigned = await StripeEvents.DeliverAsync(app.Client, body, "");
+        var tampered = await StripeEvents.DeliverAsync(app.Client, body.Replace("\"mode\":\"payment\"", "\"mode\":\"setup\"", StringComparison.Ordinal), StripeEvents.SignatureHeader(body));
 
-        foreach (var response in new[] { stale, wrongSecret, unsigned })
+        foreach (var response in new[] { stale, wrongSecret, unsigned, tampered })
         {
             await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         }
 
         Assert.Null(await app.Services.GetRequiredService<StripeEventStore>().FindAsync("evt_refused_1", CancellationToken.None));
-        Assert.Equal(queuedBefore, (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+        Assert.Empty(await QueuedEventIdsAsync());
+        Assert.Equal(4, app.Logs.Entries.Count(e => e.EventId.Id == 8010));
     }
 
     [Fact]

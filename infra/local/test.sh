@@ -21,6 +21,11 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${n:-0}))
 done
 echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [ -f "$results/invoice-samples/INV-sample.png" ]; then
+  echo "sample invoice to look at: $results/invoice-samples/INV-sample.png (and .pdf)"
+elif [ -f "$results/invoice-samples/INV-sample.pdf" ]; then
+  echo "sample invoice: $results/invoice-samples/INV-sample.pdf (install poppler-utils for a PNG of it)"
+fi
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "No test ran." >&2
   exit 1

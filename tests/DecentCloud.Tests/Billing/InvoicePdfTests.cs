@@ -270,12 +270,16 @@ public sealed partial class InvoicePdfTests
     [Fact]
     public void A_sample_invoice_is_written_and_rendered_to_png_where_pdftoppm_is_available()
     {
-        var folder = Path.Combine(AppContext.BaseDirectory, "invoice-samples");
+        // Into the test run's results (TestResults/invoice-samples), for a person to look at.
+        var folder = Path.Combine(DecentCloud.Testing.RepositoryRoot.Path, "TestResults", "invoice-samples");
         Directory.CreateDirectory(folder);
         var pdfPath = Path.Combine(folder, "INV-sample.pdf");
         File.WriteAllBytes(pdfPath, InvoicePdf.Render(Invoice() with
         {
-            Notes = [VatNotes.ReverseCharge, "Thank you for choosing Decent Cloud. Questions about this invoice: billing@decent-cloud.org."],
+            // A coherent case: a German business buyer, charged German VAT.
+            Buyer = new InvoiceParty("Beta Rechenzentrum GmbH", "Invalidenstraße 116", "Haus 2", "Berlin", "10115", "DE", "DE129273398"),
+            Treatment = VatTreatment.Standard,
+            Notes = ["Thank you for choosing Decent Cloud. Questions about this invoice: billing@decent-cloud.org."],
         }));
         Assert.True(new FileInfo(pdfPath).Length > 0);
 

@@ -156,6 +156,22 @@ public sealed class HttpHostTests(AzuriteFixture storage) : IClassFixture<Azurit
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
+    [Theory]
+    [InlineData("AzureWebJobs.Wave.Disabled")]
+    [InlineData("AzureWebJobs:Wave:Disabled")]
+    public async Task A_function_disabled_by_its_setting_has_no_route_and_the_others_still_answer(string setting)
+    {
+        await using var disabled = await TestFunctionApp.StartAsync(
+            storage.ConnectionString,
+            configure: builder => builder.Functions
+                .Http<Greet>("GET", "v1/greet/{name}", AuthorizationLevel.Anonymous)
+                .Http<Wave>("GET", "v1/wave", AuthorizationLevel.Anonymous),
+            settings: new Dictionary<string, string?> { [setting] = "true" });
+
+        Assert.Equal(HttpStatusCode.NotFound, (await disabled.Client.GetAsync("api/v1/wave")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await disabled.Client.GetAsync("api/v1/greet/ada")).StatusCode);
+    }
+
     [Fact]
     public async Task The_openapi_document_describes_every_http_function_with_its_authorization()
     {

@@ -15,12 +15,7 @@ internal sealed partial class AdminKeyOrSignatureGate(
 {
     public async Task InvokeAsync(HttpContext context, RequestDelegate run)
     {
-        string? presented = context.Request.Headers[FunctionKeyMiddleware.HeaderName];
-        if (string.IsNullOrEmpty(presented))
-        {
-            presented = context.Request.Query[FunctionKeyMiddleware.QueryName];
-        }
-
+        var presented = FunctionKeyMiddleware.PresentedKey(context);
         if (string.IsNullOrEmpty(presented))
         {
             await signatures.InvokeAsync(context, run);
@@ -31,17 +26,7 @@ internal sealed partial class AdminKeyOrSignatureGate(
         if (FunctionKeyMiddleware.Match(function with { Level = AuthorizationLevel.Admin }, presented, keys.CurrentValue) is not { } admin)
         {
             LogKeyRefused(logger, function.Name);
-            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            await problems.WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails =
-                {
-                    Status = StatusCodes.Status401Unauthorized,
-                    Title = "A valid key is required",
-                    Detail = $"{function.Name} takes the master key, or no key and a signed request; the key given is not the master key.",
-                },
-            });
+            await FunctionKeyMiddleware.RefuseAsync(context, problems, $"{function.Name} takes the master key, or no key and a signed request; the key given is not the master key.");
             return;
         }
 

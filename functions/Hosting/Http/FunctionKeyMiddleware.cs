@@ -26,34 +26,37 @@ internal sealed partial class FunctionKeyMiddleware(
             return;
         }
 
-        string? presented = context.Request.Headers[HeaderName];
-        if (string.IsNullOrEmpty(presented))
-        {
-            presented = context.Request.Query[QueryName];
-        }
-
+        var presented = PresentedKey(context);
         var caller = string.IsNullOrEmpty(presented) ? null : Match(function, presented, keys.CurrentValue);
         if (caller is null)
         {
             LogKeyRefused(logger, function.Name, function.Level, string.IsNullOrEmpty(presented));
-            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            await problems.WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails =
-                {
-                    Status = StatusCodes.Status401Unauthorized,
-                    Title = "A valid key is required",
-                    Detail = function.Level == AuthorizationLevel.Admin
-                        ? $"{function.Name} needs the master key in the {HeaderName} header or the {QueryName} query parameter."
-                        : $"{function.Name} needs a function key, a host key or the master key in the {HeaderName} header or the {QueryName} query parameter.",
-                },
-            });
+            await RefuseAsync(context, problems, function.Level == AuthorizationLevel.Admin
+                ? $"{function.Name} needs the master key in the {HeaderName} header or the {QueryName} query parameter."
+                : $"{function.Name} needs a function key, a host key or the master key in the {HeaderName} header or the {QueryName} query parameter.");
             return;
         }
 
         context.Features.Set(caller);
         await next(context);
+    }
+
+    /// <summary>The key the caller presented: the <c>x-functions-key</c> header, else the <c>code</c> query parameter.</summary>
+    internal static string? PresentedKey(HttpContext context)
+    {
+        string? presented = context.Request.Headers[HeaderName];
+        return string.IsNullOrEmpty(presented) ? context.Request.Query[QueryName] : presented;
+    }
+
+    /// <summary>The 401 problem for a missing or refused key.</summary>
+    internal static Task RefuseAsync(HttpContext context, IProblemDetailsService problems, string detail)
+    {
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        return problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = { Status = StatusCodes.Status401Unauthorized, Title = "A valid key is required", Detail = detail },
+        }).AsTask();
     }
 
     internal static FunctionCaller? Match(HttpFunctionMetadata function, string presented, FunctionKeysOptions keys)

@@ -201,6 +201,24 @@ public sealed partial class PaymentFlowTests(AzuriteFixture storage, BillingWorl
     }
 
     [Fact]
+    public async Task A_seller_without_a_vat_id_issues_an_invoice_with_no_vat_and_says_vat_is_not_applicable()
+    {
+        await using var small = await TestFunctionApp.StartAsync(storage.ConnectionString, settings: world.Settings(sellerVatId: false));
+        var contract = await Marketplace.ContractRowAsync(small, new string('c', 64), market.Provider.PublicKeyHex, market.OfferingId, 1500);
+
+        await DeliverAsync(StripeEvents.Event("checkout.session.completed", Marketplace.SessionFor(contract, taxMinor: null, country: "DE")), small);
+
+        var invoice = await InvoicedAsync(contract.PartitionKey, small);
+        Assert.Equal(nameof(VatTreatment.NotApplicable), invoice.Treatment);
+        Assert.Equal((1500, 0, 1500), (invoice.NetMinor, invoice.VatMinor, invoice.GrossMinor));
+        using var pdf = PdfDocument.Open(await small.Services.GetRequiredService<InvoiceBlobs>().ReadAsync(invoice.BlobName, CancellationToken.None));
+        var text = Normalized(string.Join(" ", pdf.GetPage(1).GetWords().Select(w => w.Text)));
+        Assert.Contains(Normalized(VatNotes.NotApplicable), text, StringComparison.Ordinal);
+        Assert.DoesNotContain(BillingWorld.SellerVatId, text, StringComparison.Ordinal);
+        Assert.Contains("0.00 %", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_refund_gives_a_credit_note_referring_to_the_invoice_and_two_partial_refunds_in_reverse_order_sum_right()
     {
         var (contract, checkout) = await CheckedOutAsync();

@@ -61,7 +61,17 @@ public enum ViesFailure
 /// <summary>One request as the stand-in received it.</summary>
 /// <param name="At">By the stand-in's clock (the test's FakeTimeProvider, when it gave one).</param>
 /// <param name="Rejection">Why the stand-in answered 400, or null when the request met the contract.</param>
-public sealed record ViesRequest(string Method, string Path, string? ContentType, string Body, DateTimeOffset At, string? Rejection);
+public sealed record ViesRequest(string Method, string Path, string? ContentType, string Body, DateTimeOffset At, string? Rejection)
+{
+    /// <summary>Checks this is an accepted JSON <c>check-vat-number</c> request for exactly this country code and number.</summary>
+    public void AssertCheckOf(string countryCode, string vatNumber)
+    {
+        Assert.Equal(("POST", ViesStandIn.RootPath + "check-vat-number", null), (Method, Path, Rejection));
+        Assert.StartsWith("application/json", ContentType, StringComparison.Ordinal);
+        using var body = System.Text.Json.JsonDocument.Parse(Body);
+        Assert.Equal([("countryCode", countryCode), ("vatNumber", vatNumber)], body.RootElement.EnumerateObject().Select(p => (p.Name, p.Value.GetString())).ToArray());
+    }
+}
 
 public sealed class ViesStandIn : IAsyncDisposable
 {

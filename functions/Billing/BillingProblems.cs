@@ -31,6 +31,9 @@ internal static class BillingProblems
             // Stripe's message for a refused request says what was wrong; its text carries no secret.
             detail: $"Stripe did not open a checkout session (HTTP {ex.Status}). Try again in a moment.");
 
+    public static ProblemHttpResult PaymentPending(string contractId) =>
+        Conflict("Payment on its way", $"A delayed payment for contract {contractId} is being processed; wait for it to succeed or fail.");
+
     public static ProblemHttpResult NoInvoice(string contractId) =>
         TypedResults.Problem(
             statusCode: StatusCodes.Status404NotFound,

@@ -28,7 +28,7 @@ public sealed class CheckoutEntity : ITableEntity
 
     public DateTimeOffset ExpiresAt { get; set; }
 
-    /// <summary><c>open</c>, <c>complete</c>, <c>expired</c> or <c>failed</c> (an asynchronous payment failed).</summary>
+    /// <summary><c>open</c>, <c>pending</c> (completed with a delayed payment still on its way), <c>complete</c>, <c>expired</c> or <c>failed</c>.</summary>
     public string Status { get; set; } = CheckoutStatus.Open;
 
     public DateTimeOffset CreatedAt { get; set; }
@@ -41,6 +41,7 @@ public sealed class CheckoutEntity : ITableEntity
 public static class CheckoutStatus
 {
     public const string Open = "open";
+    public const string Pending = "pending";
     public const string Complete = "complete";
     public const string Expired = "expired";
     public const string Failed = "failed";

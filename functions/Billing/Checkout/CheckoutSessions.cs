@@ -23,7 +23,8 @@ public sealed partial class CheckoutSessions(
     {
         var now = time.GetUtcNow();
         var stored = await rows.FindAsync<CheckoutEntity>(contract.PartitionKey, CheckoutEntity.CheckoutRowKey, cancellationToken);
-        if (stored is not null && stored.Payable(now))
+        // A delayed payment method (a bank debit) is on its way: no second session while it may still succeed.
+        if (stored is not null && (stored.Payable(now) || stored.Status == CheckoutStatus.Pending))
         {
             return stored;
         }

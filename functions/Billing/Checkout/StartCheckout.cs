@@ -11,7 +11,8 @@ public sealed partial class StartCheckout(ContractRows rows, CheckoutSessions se
     [EndpointSummary("Pay for a contract")]
     [EndpointDescription("Signed by the contract's renter (403 for any other key). Answers the Stripe Checkout Session to send the renter to "
         + "(url, sessionId, expiresAt). A second call answers the same session while it can be paid; a new one only after it expired or its "
-        + "payment failed. 404 for no such contract; 409 if the contract is already paid, costs nothing, or has ended; 502 if Stripe refused.")]
+        + "payment failed. 404 for no such contract; 409 if the contract is already paid, costs nothing, has ended, or a delayed payment is on its way; "
+        + "502 if Stripe refused.")]
     public async Task<Results<Ok<CheckoutView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken)
     {
         if (await rows.ContractAsync(id, cancellationToken) is not { } contract)
@@ -31,7 +32,8 @@ public sealed partial class StartCheckout(ContractRows rows, CheckoutSessions se
 
         try
         {
-            return TypedResults.Ok((await sessions.OpenAsync(contract, cancellationToken)).ToView());
+            var session = await sessions.OpenAsync(contract, cancellationToken);
+            return session.Status == CheckoutStatus.Pending ? BillingProblems.PaymentPending(contract.PartitionKey) : TypedResults.Ok(session.ToView());
         }
         catch (StripeCallException ex)
         {

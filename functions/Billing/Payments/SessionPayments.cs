@@ -83,7 +83,7 @@ public sealed partial class SessionPayments(ContractRows rows, PaymentIntentInde
 
     /// <summary>A session completed with a delayed payment method still pending: recorded, nothing settled.</summary>
     public Task<EventOutcome> PendingAsync(Session session, DateTimeOffset eventAt, CancellationToken cancellationToken) =>
-        MoveAsync(session, eventAt, PaymentStatus.Pending, null, cancellationToken);
+        MoveAsync(session, eventAt, PaymentStatus.Pending, CheckoutStatus.Pending, cancellationToken);
 
     public Task<EventOutcome> FailedAsync(Session session, DateTimeOffset eventAt, CancellationToken cancellationToken) =>
         MoveAsync(session, eventAt, PaymentStatus.Failed, CheckoutStatus.Failed, cancellationToken);
@@ -129,7 +129,8 @@ public sealed partial class SessionPayments(ContractRows rows, PaymentIntentInde
         for (var attempt = 1; attempt <= MaxWriteAttempts; attempt++)
         {
             var checkout = await rows.FindAsync<CheckoutEntity>(contractId, CheckoutEntity.CheckoutRowKey, cancellationToken);
-            if (checkout is null || checkout.SessionId != sessionId || checkout.Status != CheckoutStatus.Open)
+            // open, then pending (a delayed payment), then one of complete, failed, expired: never back.
+            if (checkout is null || checkout.SessionId != sessionId || checkout.Status is not (CheckoutStatus.Open or CheckoutStatus.Pending) || checkout.Status == status)
             {
                 return;
             }

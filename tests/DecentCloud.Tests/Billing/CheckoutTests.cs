@@ -133,6 +133,27 @@ public sealed class CheckoutTests(AzuriteFixture storage, BillingWorld world) : 
     }
 
     [Fact]
+    public async Task While_a_delayed_payment_is_on_its_way_there_is_no_new_session_and_after_it_failed_there_is()
+    {
+        var contract = await market.RentAsync();
+        var first = (await (await market.CheckoutAsync(contract.Id)).Content.ReadFromJsonAsync<CheckoutView>())!;
+        var unpaid = world.Stripe.CompletedSession(first.SessionId, taxMinor: 285, paymentStatus: "unpaid");
+        Assert.Equal(HttpStatusCode.OK, (await StripeEvents.DeliverAsync(app.Client, StripeEvents.Event("checkout.session.completed", unpaid))).StatusCode);
+        await Eventually.HoldsAsync(async () => (await Marketplace.RowAsync<CheckoutEntity>(app, contract.Id, CheckoutEntity.CheckoutRowKey))?.Status == CheckoutStatus.Pending, "the session is pending");
+
+        var pending = await ApiAssert.ProblemAsync(await market.CheckoutAsync(contract.Id), HttpStatusCode.Conflict);
+        Assert.Equal("Payment on its way", pending.GetProperty("title").GetString());
+
+        Assert.Equal(HttpStatusCode.OK, (await StripeEvents.DeliverAsync(app.Client, StripeEvents.Event("checkout.session.async_payment_failed", unpaid))).StatusCode);
+        await Eventually.HoldsAsync(async () => (await Marketplace.RowAsync<CheckoutEntity>(app, contract.Id, CheckoutEntity.CheckoutRowKey))?.Status == CheckoutStatus.Failed, "the session failed");
+        var second = (await (await market.CheckoutAsync(contract.Id)).Content.ReadFromJsonAsync<CheckoutView>())!;
+
+        Assert.NotEqual(first.SessionId, second.SessionId);
+        Assert.Equal(2, second.Attempt);
+        Assert.Equal("failed", (await Marketplace.PaymentAsync(app, contract.Id, first.SessionId))!.Status);
+    }
+
+    [Fact]
     public async Task Only_the_renter_may_pay_and_a_paid_contract_cannot_be_paid_again()
     {
         var contract = await market.RentAsync();

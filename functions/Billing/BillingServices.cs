@@ -16,7 +16,10 @@ public static class BillingServices
         services.AddSettings<StripeOptions>();
         // Not validated at start-up: while the seller is incomplete, invoices wait and everything else works (SellerOptions).
         services.AddOptions<SellerOptions>().Configure<IConfiguration>((seller, configuration) => configuration.Bind(seller));
-        services.AddHttpClient(nameof(StripeGateway));
+        // The gateway is a singleton holding its client: connection lifetime, not handler rotation, picks up DNS changes.
+        services.AddHttpClient(nameof(StripeGateway))
+            .UseSocketsHttpHandler((handler, _) => handler.PooledConnectionLifetime = TimeSpan.FromMinutes(5))
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddVat().AddReceiptEmail();
         return services
             .AddSingleton<ContractRows>()

@@ -88,6 +88,14 @@ internal static class BenchmarkCommand
                 Publish(writeDocs, WebhookResult.SectionId, webhooks.ToMarkdown(machine));
             }
 
+            if (which is "pdf" or "all")
+            {
+                var pdf = PdfBenchmark.Run(quick ? PdfPlan.Quick : PdfPlan.Full);
+                pdf.PrintSummary();
+                passed &= pdf.Passed;
+                Publish(writeDocs, PdfResult.SectionId, pdf.ToMarkdown(machine));
+            }
+
             Progress.Line($"finished in {total.Elapsed.TotalSeconds:F0} s: {(passed ? "every target met (PASS)" : "a target was missed (FAIL)")}");
             return passed ? 0 : 1;
         }

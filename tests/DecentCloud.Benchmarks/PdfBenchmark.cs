@@ -32,8 +32,8 @@ internal static class PdfBenchmark
     {
         PdfSample[] documents =
         [
-            new("reverse-charge invoice", "an invoice to a French business with a valid VAT ID: long names and addresses, the reverse-charge note and a second note", ReverseChargeInvoice()),
-            new("credit note", "a credit note at 19 % VAT to a German business, referring to the invoice it corrects, with a note", CreditNote()),
+            new("reverse-charge invoice", "goes to a French business with a valid VAT ID, with long names and addresses, the reverse-charge note and a second note", ReverseChargeInvoice()),
+            new("credit note", "is at 19 % VAT to a German business, refers to the invoice it corrects and has a note", CreditNote()),
         ];
         var loadBefore = LoadAverage.Read();
 

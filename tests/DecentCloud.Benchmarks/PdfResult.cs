@@ -57,7 +57,7 @@ internal sealed record PdfResult(PdfPlan Plan, IReadOnlyList<PdfRenders> Documen
         }
 
         md.AppendLine();
-        md.AppendLine("The documents: " + string.Join("; ", Documents.Select(d => $"the {d.Name} is {d.Description}")) + ". " +
+        md.AppendLine(string.Join("; ", Documents.Select(d => $"The {d.Name} {d.Description}")).Replace("; The", "; the", StringComparison.Ordinal) + ". " +
                       "Both have the seller's IBAN and VAT ID, a line item with hours and period, and the payment reference. " +
                       (Documents.All(d => d.SameBytes)
                           ? "Every render of a document gave the same bytes (the renderer is deterministic, as stored invoices need)."

@@ -10,10 +10,12 @@ namespace DecentCloud.Benchmarks;
 internal static class BenchmarkCommand
 {
     private const string Usage =
-        "usage: dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|all] [--quick] [--no-docs]\n" +
+        "usage: dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|webhooks|pdf|all] [--quick] [--no-docs]\n" +
         "  startup    process start until GET /api/health answers 200: function app against a bare ASP.NET Core app\n" +
         "  queues     messages/s through a no-op queue function in the real host against a raw receive-and-delete loop\n" +
-        "  all        both (the default)\n" +
+        "  webhooks   Stripe webhook acknowledgement through the real host against a bare queue put, and webhooks/s under concurrency\n" +
+        "  pdf        InvoicePdf.Render time, allocations and size for an invoice and a credit note\n" +
+        "  all        every one of them (the default)\n" +
         "  --quick    fewer runs and messages, for trying the benchmark out; implies --no-docs\n" +
         "  --no-docs  print the figures but leave docs/performance.md alone";
 
@@ -26,7 +28,7 @@ internal static class BenchmarkCommand
         {
             switch (arg)
             {
-                case "startup" or "queues" or "all":
+                case "startup" or "queues" or "webhooks" or "pdf" or "all":
                     which = arg;
                     break;
                 case "--quick":
@@ -76,6 +78,22 @@ internal static class BenchmarkCommand
                 queues.PrintSummary();
                 passed &= queues.Passed;
                 Publish(writeDocs, QueueResult.SectionId, queues.ToMarkdown(machine));
+            }
+
+            if (which is "webhooks" or "all")
+            {
+                var webhooks = await WebhookBenchmark.RunAsync(quick ? WebhookPlan.Quick : WebhookPlan.Full, cancel.Token);
+                webhooks.PrintSummary();
+                passed &= webhooks.Passed;
+                Publish(writeDocs, WebhookResult.SectionId, webhooks.ToMarkdown(machine));
+            }
+
+            if (which is "pdf" or "all")
+            {
+                var pdf = PdfBenchmark.Run(quick ? PdfPlan.Quick : PdfPlan.Full);
+                pdf.PrintSummary();
+                passed &= pdf.Passed;
+                Publish(writeDocs, PdfResult.SectionId, pdf.ToMarkdown(machine));
             }
 
             Progress.Line($"finished in {total.Elapsed.TotalSeconds:F0} s: {(passed ? "every target met (PASS)" : "a target was missed (FAIL)")}");

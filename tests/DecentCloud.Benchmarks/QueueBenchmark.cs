@@ -3,15 +3,10 @@ using Azure;
 using Azure.Core;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
-using DecentCloud.Functions.Hosting;
 using DecentCloud.Functions.Hosting.Queues;
 using DecentCloud.Testing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using FunctionApp = DecentCloud.Functions.Program;
 
 namespace DecentCloud.Benchmarks;
 
@@ -105,7 +100,7 @@ internal sealed class QueueBenchmark(string scriptRoot, QueueClientOptions rawCl
         await using var azurite = await StartAzuriteAsync(label, "host", cancellationToken);
         var queueName = NextQueueName("host");
         var counter = new InvocationCounter(messages);
-        await using var app = CreateApp(azurite.ConnectionString, scriptRoot, builder =>
+        await using var app = InProcessApp.Create(azurite.ConnectionString, scriptRoot, configure: builder =>
         {
             builder.Services.AddSingleton(counter);
             builder.Functions.Queue<NoOpFunction, NoOpMessage>(queueName);
@@ -195,32 +190,10 @@ internal sealed class QueueBenchmark(string scriptRoot, QueueClientOptions rawCl
         return await Azurite.StartAsync(cancellationToken);
     }
 
-    /// <summary>The real app, with the benchmark's settings, and whatever <paramref name="configure"/> adds.</summary>
-    private static WebApplication CreateApp(string connectionString, string scriptRoot, Action<FunctionsApplicationBuilder>? configure = null) =>
-        FunctionApp.Create([], scriptRoot, builder =>
-        {
-            var settings = AppSettings.For(connectionString, port: 0)
-                .ToDictionary(setting => setting.Key.Replace("__", ":", StringComparison.Ordinal), setting => (string?)setting.Value, StringComparer.OrdinalIgnoreCase);
-
-            // The per-message log events are Debug, off either way; raising every level that host.json (or
-            // anything else) sets below Warning only keeps the host's start and stop lines off the benchmark's console.
-            settings["Logging:LogLevel:Default"] = nameof(LogLevel.Warning);
-            foreach (var category in builder.Configuration.GetSection("Logging:LogLevel").GetChildren())
-            {
-                if (!Enum.TryParse<LogLevel>(category.Value, ignoreCase: true, out var level) || level < LogLevel.Warning)
-                {
-                    settings[category.Path] = nameof(LogLevel.Warning);
-                }
-            }
-
-            builder.Configuration.AddInMemoryCollection(settings);
-            configure?.Invoke(builder);
-        });
-
     /// <summary>host.json's extensions.queues as the host reads them (the app is built, not started, and touches no storage).</summary>
     private static async Task<QueueHostOptions> HostOptionsAsync(string scriptRoot)
     {
-        await using var app = CreateApp("UseDevelopmentStorage=true", scriptRoot);
+        await using var app = InProcessApp.Create("UseDevelopmentStorage=true", scriptRoot);
         return app.Services.GetRequiredService<IOptions<QueueHostOptions>>().Value;
     }
 

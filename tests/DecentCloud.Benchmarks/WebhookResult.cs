@@ -1,0 +1,176 @@
+using System.Text;
+using DecentCloud.Functions.Billing.StripeIntegration;
+
+namespace DecentCloud.Benchmarks;
+
+/// <summary>The webhook's timings against the bare writes, and what they mean against the targets.</summary>
+internal sealed record WebhookResult(
+    WebhookPlan Plan,
+    string MessageEncoding,
+    MessageSizes Sizes,
+    IReadOnlyList<SeriesTimings> Sequential,
+    IReadOnlyList<BurstRun> Bursts,
+    FailureCounts Failures,
+    StoredEvents Stored,
+    int BareRetries,
+    TimeSpan AzuriteAge,
+    string LoadBefore,
+    string LoadAfter)
+{
+    public const string SectionId = "webhooks";
+    public const double TargetRatio = 2.0;
+    public const double TargetRate = 300;
+
+    public double WebhookMedian => Stats.Median(Of(WebhookSeries.Webhook).Ms);
+
+    public double PutMedian => Stats.Median(Of(WebhookSeries.QueuePut).Ms);
+
+    public double Ratio => WebhookMedian / PutMedian;
+
+    public BurstRun WebhookBurst => Bursts.Single(b => b.Series == WebhookSeries.Webhook);
+
+    public bool RatioMet => Ratio <= TargetRatio;
+
+    public bool RateMet => WebhookBurst.Rate >= TargetRate;
+
+    /// <summary>Every webhook request, warm-up included, was answered 200 for a new event.</summary>
+    public bool AnswersMet => Failures.NotOk == 0 && Failures.Duplicates == 0;
+
+    /// <summary>Each acknowledgement left its row and its queue message.</summary>
+    public bool StoredMet => Stored.Rows == Failures.Accepted && Stored.Messages == Failures.Accepted;
+
+    public bool Passed => RatioMet && RateMet && AnswersMet && StoredMet;
+
+    public static string Name(WebhookSeries series) => series switch
+    {
+        WebhookSeries.Webhook => "webhook",
+        WebhookSeries.QueuePut => "queue put",
+        WebhookSeries.TableInsert => "table insert",
+        _ => "insert ∥ put",
+    };
+
+    public void PrintSummary()
+    {
+        foreach (var timings in Sequential)
+        {
+            Progress.Line($"webhooks: one at a time, {Name(timings.Series),-12} median {Stats.Median(timings.Ms):F2} ms, p90 {Stats.Percentile(timings.Ms, 90):F2} ms, p99 {Stats.Percentile(timings.Ms, 99):F2} ms");
+        }
+
+        Progress.Line($"webhooks: webhook/queue put medians {Ratio:F2}x (target <= {TargetRatio:F1}x): {Verdict(RatioMet)}");
+        Progress.Line($"webhooks: {WebhookBurst.Rate:F0} webhooks/s with {WebhookBurst.Concurrency} senders (target >= {TargetRate:F0}/s): {Verdict(RateMet)}");
+        Progress.Line($"webhooks: {Failures.NotOk} answers not 200, {Failures.Duplicates} answered as duplicates, of {Failures.NotOk + Failures.Duplicates + Failures.Accepted} (target 0): {Verdict(AnswersMet)}");
+        Progress.Line($"webhooks: {Stored.Rows} rows and {Stored.Messages} messages for {Failures.Accepted} acknowledged events: {Verdict(StoredMet)}");
+        Progress.Line($"webhooks: bare writes: {Failures.BareFailures} failed, {BareRetries} SDK retries");
+        Progress.Line($"webhooks: 1-minute load average {LoadBefore} before, {LoadAfter} after (2 or more on 2 cores means other work shared the machine)");
+    }
+
+    public string ToMarkdown(Machine machine)
+    {
+        var md = new StringBuilder();
+        var floor = Stats.Median(Of(WebhookSeries.InsertAndPut).Ms);
+        var floorBurst = Bursts.Single(b => b.Series == WebhookSeries.InsertAndPut);
+        md.AppendLine("## Stripe webhook: acknowledgement through the host against a bare queue put");
+        md.AppendLine();
+        md.AppendLine($"{machine.Markdown} 1-minute load average {LoadBefore} before the runs, {LoadAfter} after.");
+        md.AppendLine();
+        md.AppendLine($"**{Verdict(Passed)}**: `POST /api/v1/webhooks/stripe` is answered in {WebhookMedian:F2} ms (median, one request at a time), " +
+                      $"{Ratio:F2}× a bare queue put of the same message ({PutMedian:F2} ms); with {WebhookBurst.Concurrency} concurrent senders the host " +
+                      $"acknowledges {WebhookBurst.Rate:F0} webhooks/s. {Failures.NotOk} of {Failures.NotOk + Failures.Duplicates + Failures.Accepted} answers were not 200.");
+        md.AppendLine();
+        md.AppendLine("What the webhook does per request, so the ratio can be read: it reads the body, verifies the `Stripe-Signature` header " +
+                      "(HMAC-SHA256 over `{t}.{body}` with the endpoint secret, Stripe.net's `EventUtility.ValidateSignature`), parses the event's head, " +
+                      $"then makes two storage writes at once: one insert of the event's row in the `{StripeEventStore.TableName}` table (the body kept in a binary property) " +
+                      $"and one put of the event on the `{StripeWebhook.QueueName}` queue, and answers 200 `{{ received, duplicate }}` when both are done. " +
+                      "So it costs at least the slower of a table insert and a queue put, and on one Azurite, which serves one request at a time, " +
+                      "closer to the two of them; the bare insert and the bare insert ∥ put below are measured to show that floor.");
+        md.AppendLine();
+        md.AppendLine("| target | measured | verdict |");
+        md.AppendLine("|---|---|---|");
+        md.AppendLine($"| webhook median ≤ {TargetRatio:F0}× bare queue put median (one at a time) | {Ratio:F2}× ({WebhookMedian:F2} ms against {PutMedian:F2} ms) | {Verdict(RatioMet)} |");
+        md.AppendLine($"| ≥ {TargetRate:F0} webhooks/s with {WebhookBurst.Concurrency} concurrent senders | {WebhookBurst.Rate:F0}/s | {Verdict(RateMet)} |");
+        md.AppendLine($"| every webhook answered 200 for a new event | {Failures.NotOk} not 200, {Failures.Duplicates} duplicates, of {Failures.NotOk + Failures.Duplicates + Failures.Accepted} | {Verdict(AnswersMet)} |");
+        md.AppendLine($"| one row and one queue message per acknowledged event | {Stored.Rows} rows, {Stored.Messages} messages, {Failures.Accepted} events | {Verdict(StoredMet)} |");
+        md.AppendLine();
+        md.AppendLine($"One request at a time ({Plan.Rounds} rounds, each one request of every kind, the order rotated from round to round):");
+        md.AppendLine();
+        md.AppendLine("| request | median | p90 | p99 | min | max | failed | requests |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var timings in Sequential)
+        {
+            md.AppendLine($"| {Describe(timings.Series)} | {Stats.Median(timings.Ms):F2} ms | {Stats.Percentile(timings.Ms, 90):F2} ms | {Stats.Percentile(timings.Ms, 99):F2} ms " +
+                          $"| {timings.Ms.Min():F2} ms | {timings.Ms.Max():F2} ms | {timings.Failures} | {timings.Ms.Count} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine($"Where the webhook's time goes (medians): {floor:F2} ms is the storage work itself (the bare insert ∥ put), " +
+                      $"{WebhookMedian - floor:F2} ms the rest: the HTTP request and answer on loopback through the client and Kestrel, " +
+                      "the host's middleware, reading the body, the signature check, parsing, serialising the queue message. " +
+                      $"Against those same writes made bare the webhook takes {WebhookMedian / floor:F2}×; the bare writes alone are {floor / PutMedian:F2}× a queue put, " +
+                      $"so the {TargetRatio:F0}× target leaves the host {(TargetRatio * PutMedian) - floor:F2} ms beyond the writes it has to make.");
+        md.AppendLine();
+        md.AppendLine($"Concurrent bursts ({Plan.BurstRequests} requests each, {WebhookBurst.Concurrency} in flight at a time, each request a new event):");
+        md.AppendLine();
+        md.AppendLine("| request | per second | burst time | median latency | p90 | p99 | CPU per 1000 (this process) | failed |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var burst in Bursts)
+        {
+            var ms = burst.Timings.Ms;
+            md.AppendLine($"| {Describe(burst.Series)} | {burst.Rate:F0} | {burst.Seconds:F2} s | {Stats.Median(ms):F1} ms | {Stats.Percentile(ms, 90):F1} ms " +
+                          $"| {Stats.Percentile(ms, 99):F1} ms | {burst.CpuMsPerThousand:F0} ms | {burst.Timings.Failures} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine($"Under load the webhook reaches {WebhookBurst.Rate / floorBurst.Rate:P0} of the rate of the same writes made bare ({floorBurst.Rate:F0}/s): " +
+                      "Azurite, one Node.js thread, and the benchmark's process share the 2 cores, so the host's own CPU per request " +
+                      "(the CPU column; the bare rows are only the storage client's) is taken from Azurite too.");
+        md.AppendLine();
+        md.AppendLine("Method: one private in-memory Azurite for the whole run, started for it; the real app built in the benchmark's process with " +
+                      "`Program.Create(args, scriptRoot, configure)` and started, Kestrel on a free loopback port, the script root a temporary folder " +
+                      "with a copy of the repository's host.json, the settings those of local.settings.sample.json with the benchmark's storage, " +
+                      $"`STRIPE_WEBHOOK_SECRET` set to the benchmark's own secret, and `AzureWebJobs.ProcessStripeEvent.Disabled=true`: the function that processes " +
+                      "the queued events is off, so only the acknowledgement is measured (with it on, it would take each event off the queue and read and write " +
+                      "the contract's rows while the next events arrive, on the same Azurite and the same cores). The app's other queue listeners and timers run as deployed. " +
+                      "Log levels are raised to Warning, to keep the console readable; this turns off the webhook's one Information line per event, which a deployed host writes. " +
+                      $"Each event is fixtures.json's `event` around its `checkout.session`, completed and paid, `{StripeEventSamples.EventType}`, " +
+                      $"with an id of its own ({Sizes.BodyBytes} bytes of JSON), signed as Stripe signs, with the current time, before its timing starts. " +
+                      $"The bare requests use the Azure SDK from the same process on the same Azurite, with their own queue and table (`{WebhookBenchmark.BareQueueName}`, `{WebhookBenchmark.BareTableName}`): " +
+                      $"the queue put sends the message the webhook would queue for a new event of the same size ({Sizes.MessageJsonBytes} bytes of JSON, " +
+                      $"{Sizes.MessageWireChars} characters as sent, {MessageEncoding}, the host's encoding), " +
+                      "the table insert the row the webhook writes (same properties, same body), insert ∥ put both at once. " +
+                      "Webhook requests go through one `HttpClient` (`SocketsHttpHandler`, pooled connections), timed from `SendAsync` until the answer is read; " +
+                      "its status and its `duplicate` flag are checked after the timing. " +
+                      $"Warm-up, not counted: {Plan.WarmUpRounds} sequential rounds and a burst of {Plan.WarmUpBurst} webhooks. " +
+                      "The queue and the table grow during the run (nothing takes the messages off); the rounds interleave the kinds so each meets the same lengths. " +
+                      $"The bursts run in the order of the table above. At the end the `{StripeEventStore.TableName}` rows and the `{StripeWebhook.QueueName}` messages are counted " +
+                      "against the events acknowledged (warm-up included). " +
+                      $"The bare writes needed {BareRetries} SDK retries, {Failures.BareFailures} failed. Azurite had been running {AzuriteAge.TotalSeconds:F0} s at the end. " +
+                      "p90 and p99 are nearest-rank percentiles.");
+        if (Failures.Examples.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("The first failures seen:");
+            md.AppendLine();
+            foreach (var example in Failures.Examples)
+            {
+                md.AppendLine($"- {example}");
+            }
+        }
+
+        md.AppendLine();
+        md.AppendLine("Reading the figures: the absolute times are Azurite's on this machine, not a storage account's; the ratio is what speaks for the host, " +
+                      "since both sides make the same writes to the same Azurite in the same minutes.");
+        return md.ToString();
+    }
+
+    private SeriesTimings Of(WebhookSeries series) => Sequential.Single(t => t.Series == series);
+
+    private static string Describe(WebhookSeries series) => series switch
+    {
+        WebhookSeries.Webhook => "webhook through the host (verify, insert ∥ put, 200)",
+        WebhookSeries.QueuePut => "bare queue put, same message",
+        WebhookSeries.TableInsert => "bare table insert, same row",
+        _ => "bare insert ∥ put (the webhook's writes)",
+    };
+
+    private static string Verdict(bool met) => met ? "PASS" : "FAIL";
+}

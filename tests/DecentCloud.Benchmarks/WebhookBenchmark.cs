@@ -338,7 +338,6 @@ internal sealed class WebhookFailures
     private readonly List<string> examples = [];
     private int accepted;
     private int notOk;
-    private int duplicates;
     private int bare;
 
     public int Accepted => Volatile.Read(ref accepted);
@@ -352,17 +351,11 @@ internal sealed class WebhookFailures
             return false;
         }
 
-        // Every event id is new, so "duplicate": true would mean the dedupe answered instead of a write.
-        switch (Duplicate(body))
+        if (Received(body) != true)
         {
-            case true:
-                Interlocked.Increment(ref duplicates);
-                Note($"webhook answered duplicate for a new event: {Shorten(body)}");
-                return false;
-            case null:
-                Interlocked.Increment(ref notOk);
-                Note($"webhook answered 200 without a receipt: {Shorten(body)}");
-                return false;
+            Interlocked.Increment(ref notOk);
+            Note($"webhook answered 200 without a receipt: {Shorten(body)}");
+            return false;
         }
 
         Interlocked.Increment(ref accepted);
@@ -387,7 +380,7 @@ internal sealed class WebhookFailures
     {
         lock (examples)
         {
-            return new FailureCounts(Accepted, Volatile.Read(ref notOk), Volatile.Read(ref duplicates), Volatile.Read(ref bare), [.. examples]);
+            return new FailureCounts(Accepted, Volatile.Read(ref notOk), Volatile.Read(ref bare), [.. examples]);
         }
     }
 
@@ -403,15 +396,15 @@ internal sealed class WebhookFailures
         }
     }
 
-    private static bool? Duplicate(string body)
+    private static bool? Received(string body)
     {
         try
         {
             using var receipt = JsonDocument.Parse(body);
             return receipt.RootElement.ValueKind == JsonValueKind.Object
-                && receipt.RootElement.TryGetProperty("duplicate", out var duplicate)
-                && duplicate.ValueKind is JsonValueKind.True or JsonValueKind.False
-                ? duplicate.GetBoolean()
+                && receipt.RootElement.TryGetProperty("received", out var received)
+                && received.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? received.GetBoolean()
                 : null;
         }
         catch (JsonException)
@@ -425,4 +418,4 @@ internal sealed class WebhookFailures
 
 /// <param name="Accepted">Webhook requests answered 200 as a new event, warm-up included.</param>
 /// <param name="NotOk">Webhook requests answered other than 200, or 200 without a receipt, or not at all, warm-up included.</param>
-internal sealed record FailureCounts(int Accepted, int NotOk, int Duplicates, int BareFailures, IReadOnlyList<string> Examples);
+internal sealed record FailureCounts(int Accepted, int NotOk, int BareFailures, IReadOnlyList<string> Examples);

@@ -11,6 +11,7 @@ namespace DecentCloud.Functions.Billing.StripeIntegration;
 /// </summary>
 public sealed partial class ProcessStripeEvent(
     StripeEventStore events,
+    QueueMessageContext queueMessage,
     SessionPayments sessions,
     ChargeEvents charges,
     TimeProvider time,
@@ -18,17 +19,14 @@ public sealed partial class ProcessStripeEvent(
 {
     public async Task Run(StripeEventMessage message, CancellationToken cancellationToken)
     {
-        var record = await events.FindAsync(message.EventId, cancellationToken);
-        if (record?.Status is StripeEventStatus.Processed or StripeEventStatus.Ignored)
+        var record = await RecordAsync(message, cancellationToken);
+        if (record.Status is StripeEventStatus.Processed or StripeEventStatus.Ignored)
         {
+            LogRedelivered(logger, message.EventId, record.Status);
             return;
         }
 
-        var body = message.Body ?? record?.Body;
-        if (string.IsNullOrEmpty(body))
-        {
-            throw new InvalidOperationException($"Stripe event {message.EventId} has no body: neither the message nor its row carries it yet");
-        }
+        var body = record.Body;
 
         // The signature was checked at the webhook. The API version is not enforced: the fields used here are the
         // same across release trains, and refusing would only leave events unprocessed (see docs/billing.md).
@@ -41,6 +39,25 @@ public sealed partial class ProcessStripeEvent(
         var outcome = await ApplyAsync(stripeEvent, cancellationToken);
         await events.MarkAsync(message.EventId, outcome.Applied ? StripeEventStatus.Processed : StripeEventStatus.Ignored, outcome.Text, time.GetUtcNow(), cancellationToken);
         LogProcessed(logger, message.EventId, message.Type, outcome.Text);
+    }
+
+    /// <summary>The event's row, written from the message on its first delivery (the dedupe by event id).</summary>
+    private async Task<StripeEventRecord> RecordAsync(StripeEventMessage message, CancellationToken cancellationToken)
+    {
+        if (await events.FindAsync(message.EventId, cancellationToken) is { } recorded)
+        {
+            return recorded;
+        }
+
+        var head = message.Body is null ? null : StripeEventJson.Head(message.Body);
+        if (head is null || head.Id != message.EventId)
+        {
+            throw new InvalidDataException($"Stripe event {message.EventId} has no row and its message carries no body of that event");
+        }
+
+        await events.TryRecordAsync(head, message.Body!, queueMessage.InsertedOn ?? time.GetUtcNow(), cancellationToken);
+        return await events.FindAsync(message.EventId, cancellationToken)
+            ?? throw new InvalidOperationException($"Stripe event {message.EventId} was recorded and cannot be read back");
     }
 
     private Task<EventOutcome> ApplyAsync(Event stripeEvent, CancellationToken cancellationToken)
@@ -61,6 +78,9 @@ public sealed partial class ProcessStripeEvent(
 
     [LoggerMessage(EventId = 8012, Level = LogLevel.Information, Message = "Stripe event {EventId} ({Type}): {Outcome}")]
     private static partial void LogProcessed(ILogger logger, string eventId, string type, string outcome);
+
+    [LoggerMessage(EventId = 8014, Level = LogLevel.Information, Message = "Stripe event {EventId} delivered again; it was {Status} before, nothing to do")]
+    private static partial void LogRedelivered(ILogger logger, string eventId, string status);
 
     [LoggerMessage(EventId = 8013, Level = LogLevel.Warning, Message = "Stripe event {EventId} has API version {ApiVersion}, not the {Expected} train this app is built with; processed anyway")]
     private static partial void LogOtherApiVersion(ILogger logger, string eventId, string apiVersion, string expected);

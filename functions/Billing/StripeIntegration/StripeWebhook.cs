@@ -9,8 +9,10 @@ namespace DecentCloud.Functions.Billing.StripeIntegration;
 
 /// <summary>
 /// <c>POST /api/v1/webhooks/stripe</c>: verifies the <c>Stripe-Signature</c> header over the raw body before anything
-/// is stored, records the event (dedupe by event id), enqueues it and answers at once; the work happens in
-/// <see cref="ProcessStripeEvent"/>.
+/// is stored, puts the event on the <c>stripe-events</c> queue (a message that never expires) and answers at once;
+/// <see cref="ProcessStripeEvent"/> records it (dedupe by event id) and does the work. One storage write per
+/// webhook keeps the acknowledgement close to a bare queue put (docs/performance.md); a body too large for a
+/// queue message is recorded in its row first and the message carries only the id.
 /// </summary>
 public sealed partial class StripeWebhook(StripeEventStore events, QueueWriter queues, IOptions<StripeOptions> options, TimeProvider time, ILogger<StripeWebhook> logger)
 {
@@ -18,7 +20,8 @@ public sealed partial class StripeWebhook(StripeEventStore events, QueueWriter q
 
     [EndpointSummary("Stripe webhook")]
     [EndpointDescription("Called by Stripe. The Stripe-Signature header must verify against STRIPE_WEBHOOK_SECRET within the tolerance, else 400 "
-        + "and nothing is stored. A valid event is recorded and queued, and answered 200 { received, duplicate } at once, whatever its type.")]
+        + "and nothing is stored. A valid event is queued (and recorded, deduplicated by its id, by the queue function) and answered "
+        + "200 { received: true } at once, whatever its type.")]
     public async Task<Results<Ok<WebhookReceipt>, ProblemHttpResult>> Run(HttpRequest request, CancellationToken cancellationToken)
     {
         var body = await ReadBodyAsync(request, cancellationToken);
@@ -43,20 +46,17 @@ public sealed partial class StripeWebhook(StripeEventStore events, QueueWriter q
             return Refused("Not a Stripe event", "The signed body is not a Stripe event object with an id, a type and a created time.", "body");
         }
 
-        // The record and the queue message are written at once: the worker dedupes by event id, so a redelivery
-        // (or a retry after one of the two writes failed) is queued again and skipped there if it was processed.
-        var message = new StripeEventMessage(head.Id, head.Type, head.Created, body);
-        if (JsonSerializer.SerializeToUtf8Bytes(message, QueueJson.Options).Length > StripeEventMessage.MaxInlineBodyChars)
+        // Serialized once: its size decides whether the body travels in the message or waits in the event's row.
+        var message = JsonSerializer.SerializeToUtf8Bytes(new StripeEventMessage(head.Id, head.Type, head.Created, body), QueueJson.Options);
+        if (message.Length > StripeEventMessage.MaxInlineBodyChars)
         {
-            message = message with { Body = null };
+            await events.TryRecordAsync(head, body, now, cancellationToken);
+            message = JsonSerializer.SerializeToUtf8Bytes(new StripeEventMessage(head.Id, head.Type, head.Created, null), QueueJson.Options);
         }
 
-        var recording = events.TryRecordAsync(head, body, now, cancellationToken);
-        var queueing = queues.SendAsync(QueueName, message, cancellationToken: cancellationToken);
-        await Task.WhenAll(recording, queueing);
-        var fresh = await recording;
-        LogReceived(logger, head.Id, head.Type, !fresh);
-        return TypedResults.Ok(new WebhookReceipt(true, !fresh));
+        await queues.SendSerializedAsync(QueueName, BinaryData.FromBytes(message), QueueWriter.Forever, cancellationToken);
+        LogReceived(logger, head.Id, head.Type);
+        return TypedResults.Ok(new WebhookReceipt(true));
     }
 
     private static async Task<string?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -96,12 +96,11 @@ public sealed partial class StripeWebhook(StripeEventStore events, QueueWriter q
     [LoggerMessage(EventId = 8010, Level = LogLevel.Warning, Message = "Refused a Stripe webhook: {Reason}")]
     private static partial void LogRefused(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 8011, Level = LogLevel.Information, Message = "Stripe event {EventId} ({Type}) received (redelivery: {Duplicate})")]
-    private static partial void LogReceived(ILogger logger, string eventId, string type, bool duplicate);
+    [LoggerMessage(EventId = 8011, Level = LogLevel.Information, Message = "Stripe event {EventId} ({Type}) received")]
+    private static partial void LogReceived(ILogger logger, string eventId, string type);
 }
 
-/// <param name="Duplicate">The event was recorded before: Stripe delivered it again.</param>
-public sealed record WebhookReceipt(bool Received, bool Duplicate);
+public sealed record WebhookReceipt(bool Received);
 
 internal static class StripeEventJson
 {

@@ -8,6 +8,9 @@ namespace DecentCloud.Functions.Hosting.Queues;
 /// <summary>Puts typed messages on a queue in the JSON and encoding the queue functions read.</summary>
 public sealed class QueueWriter(QueueServiceClient queues)
 {
+    /// <summary>A message time-to-live of -1: the message never expires (storage service version 2017-07-29 and later).</summary>
+    public static readonly TimeSpan Forever = TimeSpan.FromSeconds(-1);
+
     private readonly ConcurrentDictionary<string, Task<QueueClient>> created = new(StringComparer.Ordinal);
 
     /// <param name="visibilityDelay">Keeps the message hidden this long: a workflow's timer.</param>
@@ -23,6 +26,22 @@ public sealed class QueueWriter(QueueServiceClient queues)
         catch (RequestFailedException ex)
         {
             throw new InvalidOperationException($"sending a {typeof(TMessage).Name} to queue {queueName}", ex);
+        }
+    }
+
+    /// <summary>Sends a body already serialized as queue JSON (see <see cref="QueueJson"/>), for a caller that needed its size first.</summary>
+    /// <param name="timeToLive">How long the message lives unprocessed; the storage default is 7 days, <see cref="Forever"/> never expires.</param>
+    public async Task<string> SendSerializedAsync(string queueName, BinaryData body, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
+    {
+        var queue = await QueueAsync(queueName, cancellationToken);
+        try
+        {
+            var receipt = await queue.SendMessageAsync(body, timeToLive: timeToLive, cancellationToken: cancellationToken);
+            return receipt.Value.MessageId;
+        }
+        catch (RequestFailedException ex)
+        {
+            throw new InvalidOperationException($"sending a message to queue {queueName}", ex);
         }
     }
 

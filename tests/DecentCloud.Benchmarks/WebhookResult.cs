@@ -167,10 +167,10 @@ internal sealed record WebhookResult(
 
     private static string Describe(WebhookSeries series) => series switch
     {
-        WebhookSeries.Webhook => "webhook through the host (verify, insert ∥ put, 200)",
+        WebhookSeries.Webhook => "webhook through the host (verify, queue put, 200)",
         WebhookSeries.QueuePut => "bare queue put, same message",
         WebhookSeries.TableInsert => "bare table insert, same row",
-        _ => "bare insert ∥ put (the webhook's writes)",
+        _ => "bare insert ∥ put (recording the row before answering)",
     };
 
     private static string Verdict(bool met) => met ? "PASS" : "FAIL";

@@ -1,6 +1,7 @@
 using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Hosting.Queues;
 using DecentCloud.Functions.Marketplace.Contracts;
+using DecentCloud.Functions.Marketplace.Events;
 using Stripe.Checkout;
 
 namespace DecentCloud.Functions.Billing.Payments;
@@ -11,7 +12,13 @@ namespace DecentCloud.Functions.Billing.Payments;
 /// message that follows is itself deduplicated by the issuer. So duplicates, any order and several instances
 /// yield one payment record.
 /// </summary>
-public sealed partial class SessionPayments(ContractRows rows, PaymentIntentIndex intents, QueueWriter queues, TimeProvider time, ILogger<SessionPayments> logger)
+public sealed partial class SessionPayments(
+    ContractRows rows,
+    PaymentIntentIndex intents,
+    QueueWriter queues,
+    ContractEvents contractEvents,
+    TimeProvider time,
+    ILogger<SessionPayments> logger)
 {
     private const int MaxWriteAttempts = 8;
 
@@ -78,8 +85,16 @@ public sealed partial class SessionPayments(ContractRows rows, PaymentIntentInde
 
         await CloseCheckoutAsync(contract.PartitionKey, session.Id, CheckoutStatus.Complete, cancellationToken);
         await queues.SendAsync(InvoiceWork.QueueName, new InvoiceWork(contract.PartitionKey, session.Id), cancellationToken: cancellationToken);
+        if (!payment.Duplicate)
+        {
+            // Every delivery sends it again with the same id, derived from the session, so subscribers see one event.
+            await contractEvents.PublishAsync(EventSubscriptions.ContractPaid, contract, cancellationToken, PaidEventId(session.Id));
+        }
         return EventOutcome.Done($"payment of contract {contract.PartitionKey} recorded{(payment.Duplicate ? " (duplicate: to be refunded)" : "")}");
     }
+
+    public static Guid PaidEventId(string sessionId) =>
+        new(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{EventSubscriptions.ContractPaid}:{sessionId}"))[..16]);
 
     /// <summary>A session completed with a delayed payment method still pending: recorded, nothing settled.</summary>
     public Task<EventOutcome> PendingAsync(Session session, DateTimeOffset eventAt, CancellationToken cancellationToken) =>

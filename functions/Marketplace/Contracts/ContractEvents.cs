@@ -9,11 +9,12 @@ namespace DecentCloud.Functions.Marketplace.Contracts;
 /// </summary>
 public sealed partial class ContractEvents(DomainEvents events, ILogger<ContractEvents> logger)
 {
-    public async Task PublishAsync(string eventName, ContractEntity contract, CancellationToken cancellationToken)
+    /// <param name="id">The event's id when a retry must send the same event again (subscribers dedupe by it); new otherwise.</param>
+    public async Task PublishAsync(string eventName, ContractEntity contract, CancellationToken cancellationToken, Guid? id = null)
     {
         try
         {
-            await events.PublishAsync(eventName, contract.ToView(), cancellationToken: cancellationToken);
+            await events.PublishAsync(eventName, contract.ToView(), id, cancellationToken);
         }
         catch (InvalidOperationException ex)
         {

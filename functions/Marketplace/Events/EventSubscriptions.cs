@@ -27,6 +27,9 @@ public static class EventSubscriptions
     /// <summary>A contract timed out (payload <see cref="Contracts.ContractView"/>).</summary>
     public const string ContractExpired = "contract-expired";
 
+    /// <summary>A contract's payment succeeded (payload <see cref="Contracts.ContractView"/>); one event id per paying session.</summary>
+    public const string ContractPaid = "contract-paid";
+
     /// <summary>An accepted contract got no provisioning result in time (payload <see cref="Contracts.ContractView"/>).</summary>
     public const string ContractProvisioningFailed = "contract-provisioning-failed";
 
@@ -41,6 +44,7 @@ public static class EventSubscriptions
         [ContractCancelled] = [],
         [ContractExpired] = [],
         [ContractProvisioningFailed] = [],
+        [ContractPaid] = [],
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <exception cref="ArgumentException">The event is not declared here (a typo, or a new event nobody listed).</exception>

@@ -37,6 +37,7 @@ public sealed class StripeStandIn : IAsyncDisposable
     private readonly WebApplication app;
     private readonly ConcurrentQueue<StripeRequest> requests = new();
     private readonly ConcurrentDictionary<string, (string Fingerprint, int Status, string Body)> idempotent = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> inProgress = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, JsonObject> customers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, JsonObject> sessions = new(StringComparer.Ordinal);
     private readonly JsonObject fixtures;
@@ -149,6 +150,28 @@ public sealed class StripeStandIn : IAsyncDisposable
             return;
         }
 
+        // As Stripe: a second request with a key whose first is still running is refused with 409 (Stripe.net retries those).
+        if (idempotencyKey is not null && !inProgress.TryAdd(idempotencyKey, 0))
+        {
+            await Write(context, 409, Error("idempotency_error", "There is currently another in-progress request using this Idempotency Key (that probably means you submitted twice, and the other request is still going through): " + idempotencyKey + ". Please try again later.", null));
+            return;
+        }
+
+        try
+        {
+            await AnswerAsync(context, form, idempotencyKey, handle);
+        }
+        finally
+        {
+            if (idempotencyKey is not null)
+            {
+                inProgress.TryRemove(idempotencyKey, out _);
+            }
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext context, Dictionary<string, string> form, string? idempotencyKey, Func<Dictionary<string, string>, (int Status, JsonObject Body)> handle)
+    {
         var fingerprint = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(context.Request.Path + "?" + string.Join('&', form.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")))));
         if (idempotencyKey is not null && idempotent.TryGetValue(idempotencyKey, out var earlier))
         {

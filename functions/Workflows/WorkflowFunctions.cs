@@ -1,0 +1,45 @@
+using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Hosting.Timers;
+
+namespace DecentCloud.Functions.Workflows;
+
+/// <summary>Queue <c>workflow-steps</c>: runs the step a tick names (see <see cref="WorkflowRunner"/>).</summary>
+public sealed class RunWorkflowStep(WorkflowRunner runner, QueueMessageContext message) : IQueueFunction<WorkflowTick>
+{
+    public Task Run(WorkflowTick tick, CancellationToken cancellationToken) => runner.RunAsync(tick, message.MessageId, cancellationToken);
+}
+
+/// <summary>
+/// Timer: the deadline sweeper. A running instance whose step was due a while ago and that nobody holds lost its tick
+/// (a crash between recording a move and sending the next message): the tick is sent again.
+/// </summary>
+public sealed partial class SweepWorkflows(WorkflowStore store, WorkflowRunner runner, TimeProvider time, ILogger<SweepWorkflows> logger) : ITimerFunction
+{
+    /// <summary>How late a due step must be before its tick counts as lost.</summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromMinutes(1);
+
+    public async Task Run(TimerInfo timer, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var resent = 0;
+        await foreach (var instance in store.OverdueAsync(now - Grace, now, cancellationToken))
+        {
+            await runner.ResendAsync(instance, cancellationToken);
+            resent++;
+        }
+
+        if (resent > 0)
+        {
+            LogResent(logger, resent);
+        }
+    }
+
+    [LoggerMessage(EventId = 9006, Level = LogLevel.Warning, Message = "Workflow sweep: {Count} overdue steps sent again")]
+    private static partial void LogResent(ILogger logger, int count);
+}
+
+public static class WorkflowServices
+{
+    public static IServiceCollection AddWorkflows(this IServiceCollection services) =>
+        services.AddSingleton<WorkflowStore>().AddSingleton<WorkflowRunner>();
+}

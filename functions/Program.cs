@@ -14,6 +14,7 @@ using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Marketplace.Offerings;
 using DecentCloud.Functions.Marketplace.Providers;
 using DecentCloud.Functions.Operations;
+using DecentCloud.Functions.Workflows;
 
 namespace DecentCloud.Functions;
 
@@ -36,7 +37,8 @@ public static class Program
             .AddProviders()
             .AddOfferings()
             .AddContracts()
-            .AddBilling();
+            .AddBilling()
+            .AddWorkflows();
 
         builder.Functions
             .Http<HealthCheck>("GET", "health", AuthorizationLevel.Anonymous)
@@ -77,6 +79,8 @@ public static class Program
             .Queue<ProcessStripeEvent, StripeEventMessage>(StripeWebhook.QueueName)
             .Queue<IssueInvoice, InvoiceWork>(InvoiceWork.QueueName)
             .Queue<SendReceipt, ReceiptWork>(ReceiptWork.QueueName)
+            .Queue<RunWorkflowStep, WorkflowTick>(WorkflowTick.QueueName)
+            .Timer<SweepWorkflows>("0 * * * * *")
             .Timer<PurgeExpiredNonces>("0 */10 * * * *")
             .Timer<ExpireContracts>("0 */5 * * * *");
 

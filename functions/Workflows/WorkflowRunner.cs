@@ -135,7 +135,7 @@ public sealed partial class WorkflowRunner(
     private async Task<bool> MoveAsync(IWorkflowSteps workflow, WorkflowInstanceEntity instance, WorkflowEvent happened, string by, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var before = instance.State;
+        var before = instance.ToState();
         var transition = WorkflowTransitions.Apply(workflow.Definition, before, happened, now);
         if (!transition.Changed)
         {
@@ -167,7 +167,9 @@ public sealed partial class WorkflowRunner(
         if (transition.Command is { } run)
         {
             // If this send is lost, the sweeper sends the tick once the step is overdue.
-            await queues.SendAsync(WorkflowTick.QueueName, new WorkflowTick(instance.PartitionKey, run.Step, run.Attempt), run.Delay > TimeSpan.Zero ? run.Delay : null, cancellationToken);
+            // A queue's visibility delay is whole seconds: round up, so a retry never comes early.
+            var delay = run.Delay > TimeSpan.Zero ? TimeSpan.FromSeconds(Math.Ceiling(run.Delay.TotalSeconds)) : (TimeSpan?)null;
+            await queues.SendAsync(WorkflowTick.QueueName, new WorkflowTick(instance.PartitionKey, run.Step, run.Attempt), delay, cancellationToken);
         }
 
         return true;

@@ -47,7 +47,7 @@ public sealed class WorkflowInstanceEntity : ITableEntity
 
     public DateTimeOffset UpdatedAt { get; set; }
 
-    public WorkflowState State => new(Status, Step, Attempt, NextRunAt, LastError);
+    public WorkflowState ToState() => new(Status, Step, Attempt, NextRunAt, LastError);
 
     public IReadOnlyDictionary<string, string> Inputs() => JsonSerializer.Deserialize<Dictionary<string, string>>(Data) ?? [];
 

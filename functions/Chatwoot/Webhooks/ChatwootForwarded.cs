@@ -10,7 +10,12 @@ namespace DecentCloud.Functions.Chatwoot.Webhooks;
 public sealed record ChatwootDelivery(string Id, DateTimeOffset ReceivedAt, string VerifiedBy, string? ProviderKey);
 
 /// <summary>Queue <c>chatwoot-message-created</c>: a new message, incoming or not, private notes included (§13).</summary>
-public sealed record ChatwootMessageCreated(ChatwootDelivery Delivery, ChatwootMessage Message)
+/// <param name="ContentOmitted">
+/// The content (up to 150,000 characters in Chatwoot) did not fit in a queue message and is null here: read the whole
+/// delivery from <see cref="ChatwootDeliveries.FindAsync"/> by <see cref="ChatwootDelivery.Id"/> and
+/// <see cref="ChatwootPayloads.Parse"/> its body.
+/// </param>
+public sealed record ChatwootMessageCreated(ChatwootDelivery Delivery, ChatwootMessage Message, bool ContentOmitted = false)
 {
     public const string QueueName = "chatwoot-message-created";
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Azure;
 using DecentCloud.Functions.Hosting.Queues;
 
@@ -50,7 +51,7 @@ public sealed partial class ProcessChatwootEvent(
         switch (ChatwootPayloads.Parse(body))
         {
             case ChatwootMessageEvent { Name: ChatwootPayloads.MessageCreated } created:
-                await queues.SendAsync(ChatwootMessageCreated.QueueName, new ChatwootMessageCreated(delivery, created.Message), cancellationToken: cancellationToken);
+                await SendMessageCreatedAsync(new ChatwootMessageCreated(delivery, created.Message), cancellationToken);
                 return Forwarded(ChatwootMessageCreated.QueueName);
             case ChatwootConversationEvent { Name: ChatwootPayloads.ConversationCreated } created:
                 await queues.SendAsync(ChatwootConversationCreated.QueueName, new ChatwootConversationCreated(delivery, created.Conversation), cancellationToken: cancellationToken);
@@ -61,6 +62,19 @@ public sealed partial class ProcessChatwootEvent(
             case var other:
                 return (ChatwootDeliveryStatus.Ignored, $"{other.Name} has no consumer");
         }
+    }
+
+    /// <summary>A message's content alone can outgrow a queue message; it is then left out, and the consumer reads it from the row.</summary>
+    private async Task SendMessageCreatedAsync(ChatwootMessageCreated created, CancellationToken cancellationToken)
+    {
+        var serialized = JsonSerializer.SerializeToUtf8Bytes(created, QueueJson.Options);
+        if (serialized.Length > ChatwootEventMessage.MaxInlineBodyChars)
+        {
+            serialized = JsonSerializer.SerializeToUtf8Bytes(created with { Message = created.Message with { Content = null }, ContentOmitted = true }, QueueJson.Options);
+            LogContentOmitted(logger, created.Delivery.Id, created.Message.Id);
+        }
+
+        await queues.SendSerializedAsync(ChatwootMessageCreated.QueueName, BinaryData.FromBytes(serialized), cancellationToken: cancellationToken);
     }
 
     private static (string Status, string Outcome) Forwarded(string queue) => (ChatwootDeliveryStatus.Processed, $"forwarded to {queue}");
@@ -86,6 +100,9 @@ public sealed partial class ProcessChatwootEvent(
 
     [LoggerMessage(EventId = 9212, Level = LogLevel.Information, Message = "Chatwoot delivery {DeliveryId} delivered again while queue message {ClaimedBy} processes it; left to that one")]
     private static partial void LogHeldByAnother(ILogger logger, string deliveryId, string claimedBy);
+
+    [LoggerMessage(EventId = 9214, Level = LogLevel.Information, Message = "Chatwoot delivery {DeliveryId}: message {MessageId} forwarded without its content, too large for a queue message; it is in the delivery's row")]
+    private static partial void LogContentOmitted(ILogger logger, string deliveryId, long messageId);
 
     [LoggerMessage(EventId = 9213, Level = LogLevel.Warning, Message = "Could not release the claim on Chatwoot delivery {DeliveryId} after a {Failure}; a replay waits for the claim to time out")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, string deliveryId, string failure);

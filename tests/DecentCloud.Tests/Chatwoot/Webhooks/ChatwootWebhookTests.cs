@@ -3,9 +3,11 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Azure.Storage.Queues;
 using DecentCloud.Functions.Chatwoot.Webhooks;
 using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Testing;
 using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Chatwoot.Webhooks;
@@ -20,7 +22,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
         [ChatwootMessageCreated.QueueName, ChatwootConversationCreated.QueueName, ChatwootConversationStatusChanged.QueueName];
 
     /// <summary>The app with the webhook and, unless <paramref name="processing"/> is off, its queue function; the queues emptied.</summary>
-    private async Task<TestFunctionApp> AppAsync(bool processing = true, string? accountSecret = ChatwootSends.AccountSecret)
+    private async Task<TestFunctionApp> AppAsync(bool processing = true, string? accountSecret = ChatwootSends.AccountSecret, string hostJson = TestFunctionApp.DefaultHostJson)
     {
         foreach (var name in ForwardQueues.Append(ChatwootWebhook.QueueName))
         {
@@ -35,7 +37,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
             settings["AzureWebJobs.ProcessChatwootEvent.Disabled"] = "true";
         }
 
-        return await TestFunctionApp.StartAsync(storage.ConnectionString, configure: ChatwootSends.AddChatwootWebhook, settings: settings);
+        return await TestFunctionApp.StartAsync(storage.ConnectionString, configure: ChatwootSends.AddChatwootWebhook, settings: settings, hostJson: hostJson);
     }
 
     private QueueClient Queue(string name) =>
@@ -248,7 +250,9 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task An_unsigned_delivery_with_a_known_url_token_is_accepted_and_known_by_the_hash_of_its_body()
     {
-        await using var app = await AppAsync(accountSecret: null);
+        // The app's own log levels: ASP.NET Core's request log (Information) prints the URL, token and all, and
+        // host.json keeps Microsoft.AspNetCore at Warning.
+        await using var app = await AppAsync(accountSecret: null, hostJson: WithTheAppsLogLevels(TestFunctionApp.DefaultHostJson));
         var token = ChatwootWebhookKeys.NewUrlToken();
         await app.Services.GetRequiredService<ChatwootWebhookKeys>().RecordUrlTokenAsync(token, ProviderKey);
         var body = ChatwootSends.FixtureForInbox("message_created_incoming", ChatwootSends.NewInboxId());
@@ -260,7 +264,16 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
         Assert.Equal((ChatwootVerifiedBy.UrlToken, ProviderKey), (forwarded.Delivery.VerifiedBy, forwarded.Delivery.ProviderKey));
         Assert.Equal(7781L, forwarded.Message.Id);
         Assert.Equal(ProviderKey, (await ProcessedAsync(app, deliveryId)).Row.GetString("ProviderKey"));
-        Assert.DoesNotContain(app.Logs.Entries, e => e.Category.StartsWith("DecentCloud", StringComparison.Ordinal) && e.Message.Contains(token, StringComparison.Ordinal));
+        Assert.Contains(app.Logs.Entries, e => e.EventId.Id == 9201 && e.Message.Contains(deliveryId, StringComparison.Ordinal));
+        NothingSecretLogged(app, token);
+    }
+
+    private static string WithTheAppsLogLevels(string hostJson)
+    {
+        var app = JsonNode.Parse(File.ReadAllText(Path.Combine(RepositoryRoot.Path, "host.json")))!;
+        var test = JsonNode.Parse(hostJson)!.AsObject();
+        test["logging"] = app["logging"]!.DeepClone();
+        return test.ToJsonString();
     }
 
     [Fact]
@@ -330,5 +343,18 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
 
         Assert.Equal("size", (await ApiAssert.ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge)).GetProperty("check").GetString());
         Assert.Empty((await Queue(ChatwootWebhook.QueueName).PeekMessagesAsync(32)).Value);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_webhook_as_anonymous()
+    {
+        await using var app = await AppAsync(processing: false);
+
+        var document = await app.Client.GetFromJsonAsync<JsonElement>("api/openapi.json");
+
+        var operation = document.GetProperty("paths").GetProperty("/api/v1/webhooks/chatwoot").GetProperty("post");
+        Assert.Equal(nameof(ChatwootWebhook), operation.GetProperty("operationId").GetString());
+        Assert.False(operation.TryGetProperty("security", out _));
+        Assert.Contains("CHATWOOT_WEBHOOK_SECRET", operation.GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 }

@@ -4,6 +4,8 @@ using DecentCloud.Functions.Billing.Invoices;
 using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.Receipts;
 using DecentCloud.Functions.Billing.StripeIntegration;
+using DecentCloud.Functions.Chatwoot.Onboarding;
+using DecentCloud.Functions.Chatwoot.Webhooks;
 using DecentCloud.Functions.Health;
 using DecentCloud.Functions.Hosting;
 using DecentCloud.Functions.Hosting.Http;
@@ -11,6 +13,7 @@ using DecentCloud.Functions.Identity;
 using DecentCloud.Functions.Identity.Delegations;
 using DecentCloud.Functions.Marketplace.Accounts;
 using DecentCloud.Functions.Marketplace.Contracts;
+using DecentCloud.Functions.Marketplace.Events;
 using DecentCloud.Functions.Marketplace.Offerings;
 using DecentCloud.Functions.Marketplace.Providers;
 using DecentCloud.Functions.Operations;
@@ -38,7 +41,8 @@ public static class Program
             .AddOfferings()
             .AddContracts()
             .AddBilling()
-            .AddWorkflows();
+            .AddWorkflows()
+            .AddChatwoot();
 
         builder.Functions
             .Http<HealthCheck>("GET", "health", AuthorizationLevel.Anonymous)
@@ -54,6 +58,14 @@ public static class Program
             .SignedHttp<CreateAgentDelegation>("POST", "v1/providers/{pubkey}/agent-delegations")
             .SignedHttp<ListAgentDelegations>("GET", "v1/providers/{pubkey}/agent-delegations")
             .SignedHttp<RevokeAgentDelegation>("DELETE", "v1/providers/{pubkey}/agent-delegations/{agentKey}")
+            .SignedHttp<GetProviderSupport>("GET", "v1/providers/{pubkey}/support")
+            .Http<RetryProviderSupport>("POST", "v1/admin/providers/{pubkey}/support/retry", AuthorizationLevel.Admin)
+            .SignedHttp<AddSupportAgent>("POST", "v1/providers/{pubkey}/support/agents")
+            .SignedHttp<ListSupportAgents>("GET", "v1/providers/{pubkey}/support/agents")
+            .SignedHttp<RemoveSupportAgent>("DELETE", "v1/providers/{pubkey}/support/agents/{userId}")
+            .Http<ChatwootWebhook>("POST", "v1/webhooks/chatwoot", AuthorizationLevel.Anonymous)
+            .Queue<ProcessChatwootEvent, ChatwootEventMessage>(ChatwootWebhook.QueueName)
+            .Queue<StartChatwootOnboarding, DomainEvent<ProviderOnboarded>>(StartChatwootOnboarding.QueueName)
             .SignedHttp<CreateOffering>("POST", "v1/providers/{pubkey}/offerings")
             .Http<GetOffering>("GET", "v1/providers/{pubkey}/offerings/{id}", AuthorizationLevel.Anonymous)
             .SignedHttp<UpdateOffering>("PUT", "v1/providers/{pubkey}/offerings/{id}")

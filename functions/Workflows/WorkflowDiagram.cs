@@ -18,7 +18,8 @@ public static class WorkflowDiagram
         while (pending.Count > 0)
         {
             var state = pending.Dequeue();
-            if (!seen.Add(Node(state)))
+            // Each attempt is its own state here (the last one fails differently); the diagram draws one node per step.
+            if (!seen.Add($"{state.Status}/{state.Step}/{state.Attempt}"))
             {
                 continue;
             }

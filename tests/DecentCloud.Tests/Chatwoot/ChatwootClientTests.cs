@@ -374,6 +374,54 @@ public sealed class ChatwootClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_success_whose_answer_is_not_chatwoots_shape_is_not_retryable()
+    {
+        StandIn.FailNext("/api/v1/accounts/1/teams", 200);
+
+        var failure = await Assert.ThrowsAsync<ChatwootException>(() => Client().CreateTeamAsync("Acme Team", null, CancellationToken.None));
+
+        Assert.Equal((200, false), (failure.Status, failure.IsRetryable));
+        Assert.Contains("not in the expected shape", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_role_chatwoot_does_not_have_is_refused_before_sending()
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => Client().AddAccountUserAsync(11, "owner", CancellationToken.None));
+
+        Assert.Empty(StandIn.Requests);
+    }
+
+    [Theory]
+    [InlineData("""{"message":"Slug has already been taken, Custom domain has already been taken","attributes":["slug","custom_domain"]}""", "application/json",
+        "Slug has already been taken, Custom domain has already been taken", "slug,custom_domain")]
+    [InlineData("""{"error":"Invalid User IDs"}""", "application/json", "Invalid User IDs", "")]
+    [InlineData("""{"error":{"conditions":["Automation conditions foo not supported."]}}""", "application/json", "conditions: Automation conditions foo not supported.", "conditions")]
+    [InlineData("Retry later\n", "text/plain", "Retry later", "")]
+    [InlineData("<!DOCTYPE html><html><body>We're sorry</body></html>", "text/html", null, "")]
+    [InlineData("", null, null, "")]
+    public void Chatwoots_error_bodies_are_read_in_each_of_their_shapes(string body, string? mediaType, string? error, string attributes)
+    {
+        var (read, fields) = ChatwootClient.ReadError(body, mediaType);
+
+        Assert.Equal(error, read);
+        Assert.Equal(attributes, string.Join(",", fields));
+    }
+
+    [Fact]
+    public void Taken_means_a_422_naming_the_field_and_saying_so()
+    {
+        var both = new ChatwootException("creating portal 'acme'", 422, "Slug has already been taken, Custom domain has already been taken", ["slug", "custom_domain"], false, null);
+        var blank = new ChatwootException("creating portal 'acme'", 422, "Slug can't be blank", ["slug"], false, null);
+        var server = new ChatwootException("creating portal 'acme'", 500, "Slug has already been taken", ["slug"], true, null);
+
+        Assert.True(both.IsTaken("slug") && both.IsTaken("custom_domain"));
+        Assert.False(both.IsTaken("name"));
+        Assert.False(blank.IsTaken("slug"));
+        Assert.False(server.IsTaken("slug"));
+    }
+
+    [Fact]
     public async Task A_revoked_token_is_a_401_whose_message_does_not_contain_the_token()
     {
         var failure = await Assert.ThrowsAsync<ChatwootException>(() => Client(o => o.ApiToken = "cw-revoked-token-abc123").ListTeamsAsync(CancellationToken.None));

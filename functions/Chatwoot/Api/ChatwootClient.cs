@@ -192,12 +192,17 @@ public sealed partial class ChatwootClient(HttpClient http, IOptions<ChatwootOpt
     /// Chatwoot updates the role of a user already in the account. The Platform App may only do this in an account it
     /// created or was granted; otherwise Chatwoot answers 401 "Non permissible resource".
     /// </summary>
+    /// <exception cref="ArgumentException">The role is neither <c>agent</c> nor <c>administrator</c> (Chatwoot would answer a 500 for it).</exception>
     public async Task AddAccountUserAsync(long userId, string role, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(role);
+        if (role is not (ChatwootRoles.Agent or ChatwootRoles.Administrator))
+        {
+            throw new ArgumentException($"The role must be '{ChatwootRoles.Agent}' or '{ChatwootRoles.Administrator}'.", nameof(role));
+        }
+
         var body = new JsonObject { ["user_id"] = userId, ["role"] = role };
         var path = $"platform/api/v1/accounts/{Settings.AccountId.ToString(CultureInfo.InvariantCulture)}/account_users";
-        await CallAsync<object?>(HttpMethod.Post, path, body, TokenKind.Platform, $"adding user {userId} to the account as {role}", _ => null, cancellationToken);
+        await SendAsync(HttpMethod.Post, path, body, TokenKind.Platform, $"adding user {userId} to the account as {role}", cancellationToken);
     }
 
     public async Task<IReadOnlyList<ChatwootAgent>> ListTeamMembersAsync(long teamId, CancellationToken cancellationToken) =>
@@ -227,8 +232,8 @@ public sealed partial class ChatwootClient(HttpClient http, IOptions<ChatwootOpt
         var ids = Ids(userIds);
         if (ids.Count > 0)
         {
-            await CallAsync<object?>(HttpMethod.Delete, TeamMembersPath(teamId), new JsonObject { ["user_ids"] = ids }, TokenKind.User,
-                $"removing {ids.Count} member(s) from team {teamId}", _ => null, cancellationToken);
+            await SendAsync(HttpMethod.Delete, TeamMembersPath(teamId), new JsonObject { ["user_ids"] = ids }, TokenKind.User,
+                $"removing {ids.Count} member(s) from team {teamId}", cancellationToken);
         }
     }
 
@@ -261,8 +266,8 @@ public sealed partial class ChatwootClient(HttpClient http, IOptions<ChatwootOpt
         if (ids.Count > 0)
         {
             var body = new JsonObject { ["inbox_id"] = inboxId, ["user_ids"] = ids };
-            await CallAsync<object?>(HttpMethod.Delete, $"{AccountPath}/inbox_members", body, TokenKind.User,
-                $"removing {ids.Count} member(s) from inbox {inboxId}", _ => null, cancellationToken);
+            await SendAsync(HttpMethod.Delete, $"{AccountPath}/inbox_members", body, TokenKind.User,
+                $"removing {ids.Count} member(s) from inbox {inboxId}", cancellationToken);
         }
     }
 
@@ -276,8 +281,24 @@ public sealed partial class ChatwootClient(HttpClient http, IOptions<ChatwootOpt
         return new JsonArray(userIds.Distinct().Select(id => (JsonNode?)JsonValue.Create(id)).ToArray());
     }
 
-    /// <summary>One call: the request with its token, the answer read by <paramref name="read"/>, every failure a <see cref="ChatwootException"/>.</summary>
+    /// <summary>A call whose answer is read by <paramref name="read"/>; an answer that is not the expected JSON is a <see cref="ChatwootException"/>.</summary>
     private async Task<T> CallAsync<T>(HttpMethod method, string path, JsonNode? body, TokenKind kind, string operation, Func<JsonElement, T> read, CancellationToken cancellationToken)
+    {
+        var (status, text) = await SendAsync(method, path, body, kind, operation, cancellationToken);
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return read(document.RootElement);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            // A 2xx whose body is not what Chatwoot sends: retrying a create would not make it readable, only repeat it.
+            throw Fail(operation, status, $"the answer is not in the expected shape ({ex.Message})", [], retryable: false, ex);
+        }
+    }
+
+    /// <summary>One request with its token; any answer but a 2xx, and no answer, is a <see cref="ChatwootException"/>.</summary>
+    private async Task<(int Status, string Text)> SendAsync(HttpMethod method, string path, JsonNode? body, TokenKind kind, string operation, CancellationToken cancellationToken)
     {
         var (setting, token) = kind == TokenKind.Platform
             ? (ChatwootOptions.PlatformTokenSetting, Settings.PlatformToken)
@@ -321,27 +342,14 @@ public sealed partial class ChatwootClient(HttpClient http, IOptions<ChatwootOpt
             throw Fail(operation, status, error, attributes, retryable: status is 408 or 429 or >= 500, null);
         }
 
-        try
-        {
-            if (string.IsNullOrWhiteSpace(text))
-            {
-                return read(default);
-            }
-
-            using var document = JsonDocument.Parse(text);
-            return read(document.RootElement);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
-        {
-            // A 2xx whose body is not what Chatwoot sends: retrying a create would not make it readable, only repeat it.
-            throw Fail(operation, status, $"the answer is not in the expected shape ({ex.Message})", [], retryable: false, ex);
-        }
+        return (status, text);
     }
 
     private ChatwootException Fail(string operation, int? status, string? error, IReadOnlyList<string> attributes, bool retryable, Exception? inner)
     {
         error = Redact(error);
-        LogCallFailed(logger, operation, status, retryable, error);
+        // A 422 is often the answer an idempotent caller expects ("has already been taken"); the caller decides what it means.
+        LogCallFailed(logger, status == 422 ? LogLevel.Information : LogLevel.Warning, operation, status, retryable, error);
         return new ChatwootException(operation, status, error, attributes, retryable, inner);
     }
 
@@ -481,8 +489,8 @@ public sealed partial class ChatwootClient(HttpClient http, IOptions<ChatwootOpt
     private static string? OptionalText(JsonElement e, string name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    [LoggerMessage(EventId = 9100, Level = LogLevel.Warning, Message = "Chatwoot call failed, {Operation}: HTTP {Status}, retryable {Retryable}: {Error}")]
-    private static partial void LogCallFailed(ILogger logger, string operation, int? status, bool retryable, string? error);
+    [LoggerMessage(EventId = 9100, Message = "Chatwoot call failed, {Operation}: HTTP {Status}, retryable {Retryable}: {Error}")]
+    private static partial void LogCallFailed(ILogger logger, LogLevel level, string operation, int? status, bool retryable, string? error);
 
     [LoggerMessage(EventId = 9101, Level = LogLevel.Information, Message = "Chatwoot {Kind} {Id} created: {Name}")]
     private static partial void LogCreated(ILogger logger, string kind, long id, string name);

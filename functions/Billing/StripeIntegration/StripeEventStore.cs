@@ -1,6 +1,6 @@
-using System.Text;
 using Azure;
 using Azure.Data.Tables;
+using DecentCloud.Functions.Hosting;
 
 namespace DecentCloud.Functions.Billing.StripeIntegration;
 
@@ -13,10 +13,8 @@ public sealed class StripeEventStore(TableServiceClient tables)
 {
     public const string TableName = "StripeEvents";
     public const string EventRowKey = "event";
-    private const int ChunkBytes = 60 * 1024;
-    private const int MaxChunks = 15;
 
-    public const int MaxBodyBytes = ChunkBytes * MaxChunks;
+    public const int MaxBodyBytes = TableBodies.MaxBodyBytes;
 
     private readonly TableClient table = tables.GetTableClient(TableName);
     private volatile bool tableExists;
@@ -36,11 +34,7 @@ public sealed class StripeEventStore(TableServiceClient tables)
             ["ReceivedAt"] = receivedAt,
             ["Status"] = StripeEventStatus.Received,
         };
-        var bytes = Encoding.UTF8.GetBytes(body);
-        for (var i = 0; i * ChunkBytes < bytes.Length; i++)
-        {
-            row[$"Body{i}"] = bytes.AsSpan(i * ChunkBytes, Math.Min(ChunkBytes, bytes.Length - (i * ChunkBytes))).ToArray();
-        }
+        TableBodies.Write(row, body);
 
         try
         {
@@ -63,13 +57,8 @@ public sealed class StripeEventStore(TableServiceClient tables)
         }
 
         var row = found.Value!;
-        using var body = new MemoryStream();
-        for (var i = 0; row.GetBinary($"Body{i}") is { } chunk; i++)
-        {
-            body.Write(chunk);
-        }
 
-        return new StripeEventRecord(row, row.GetString("Status") ?? StripeEventStatus.Received, Encoding.UTF8.GetString(body.ToArray()));
+        return new StripeEventRecord(row, row.GetString("Status") ?? StripeEventStatus.Received, TableBodies.Read(row));
     }
 
     /// <summary>Records what processing made of the event (merge: the body stays).</summary>

@@ -1,6 +1,6 @@
-using System.Text;
 using Azure;
 using Azure.Data.Tables;
+using DecentCloud.Functions.Hosting;
 
 namespace DecentCloud.Functions.Chatwoot.Webhooks;
 
@@ -19,12 +19,10 @@ public sealed class ChatwootDeliveries(TableServiceClient tables)
 {
     public const string TableName = "ChatwootDeliveries";
     public const string DeliveryRowKey = "delivery";
-    private const int ChunkBytes = 60 * 1024;
-    private const int MaxChunks = 15;
     private const int MaxClaimAttempts = 5;
 
     /// <summary>Chatwoot caps a message's content at 150,000 characters; a delivery carries it at most twice, mostly ASCII.</summary>
-    public const int MaxBodyBytes = ChunkBytes * MaxChunks;
+    public const int MaxBodyBytes = TableBodies.MaxBodyBytes;
 
     /// <summary>Well above a whole retry cycle of a queue message (host.json: 5 attempts, 30 s apart).</summary>
     public static readonly TimeSpan ClaimTimeout = TimeSpan.FromMinutes(10);
@@ -52,11 +50,7 @@ public sealed class ChatwootDeliveries(TableServiceClient tables)
             row["ClaimedAt"] = at;
         }
 
-        var bytes = Encoding.UTF8.GetBytes(body);
-        for (var i = 0; i * ChunkBytes < bytes.Length; i++)
-        {
-            row[$"Body{i}"] = bytes.AsSpan(i * ChunkBytes, Math.Min(ChunkBytes, bytes.Length - (i * ChunkBytes))).ToArray();
-        }
+        TableBodies.Write(row, body);
 
         try
         {
@@ -79,16 +73,11 @@ public sealed class ChatwootDeliveries(TableServiceClient tables)
         }
 
         var row = found.Value!;
-        using var body = new MemoryStream();
-        for (var i = 0; row.GetBinary($"Body{i}") is { } chunk; i++)
-        {
-            body.Write(chunk);
-        }
 
         return new ChatwootDeliveryRecord(
             row,
             row.GetString("Status") ?? ChatwootDeliveryStatus.Received,
-            Encoding.UTF8.GetString(body.ToArray()),
+            TableBodies.Read(row),
             row.GetString("ClaimedBy") is { Length: > 0 } claimedBy ? claimedBy : null,
             row.GetDateTimeOffset("ClaimedAt"));
     }

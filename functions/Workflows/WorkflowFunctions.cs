@@ -1,5 +1,6 @@
 using DecentCloud.Functions.Hosting.Queues;
 using DecentCloud.Functions.Hosting.Timers;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace DecentCloud.Functions.Workflows;
 
@@ -37,6 +38,38 @@ public sealed partial class SweepWorkflows(WorkflowStore store, WorkflowRunner r
     [LoggerMessage(EventId = 9006, Level = LogLevel.Warning, Message = "Workflow sweep: {Count} overdue steps sent again")]
     private static partial void LogResent(ILogger logger, int count);
 }
+
+/// <summary><c>GET /api/v1/admin/workflows?status=failed</c>, admin: the workflow instances in a status, for operators.</summary>
+public sealed class ListWorkflows(WorkflowStore store)
+{
+    public const int Limit = 200;
+
+    [EndpointSummary("List workflow instances by status")]
+    [EndpointDescription("Admin. Instances whose status is the given one (running, completed or failed; default failed), at most 200, with "
+        + "step, attempt, next run and last error. 400 for another status.")]
+    public async Task<Results<Ok<List<WorkflowSummary>>, ProblemHttpResult>> Run(string? status, CancellationToken cancellationToken)
+    {
+        status ??= WorkflowStatus.Failed;
+        if (status is not (WorkflowStatus.Running or WorkflowStatus.Completed or WorkflowStatus.Failed))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Unknown status", detail: "status is running, completed or failed.");
+        }
+
+        var found = new List<WorkflowSummary>();
+        await foreach (var instance in store.InStatusAsync(status, cancellationToken))
+        {
+            found.Add(new WorkflowSummary(instance.PartitionKey, instance.Workflow, instance.Status, instance.Step, instance.Attempt, instance.NextRunAt, instance.LastError, instance.UpdatedAt));
+            if (found.Count == Limit)
+            {
+                break;
+            }
+        }
+
+        return TypedResults.Ok(found);
+    }
+}
+
+public sealed record WorkflowSummary(string Id, string Workflow, string Status, string? Step, int Attempt, DateTimeOffset? NextRunAt, string? LastError, DateTimeOffset UpdatedAt);
 
 public static class WorkflowServices
 {

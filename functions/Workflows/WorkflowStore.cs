@@ -177,6 +177,17 @@ public sealed class WorkflowStore(TableServiceClient tables)
         }
     }
 
+    /// <summary>The instances in <paramref name="status"/>: a scan across instances, fine for an operator's occasional look.</summary>
+    public async IAsyncEnumerable<WorkflowInstanceEntity> InStatusAsync(string status, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {WorkflowInstanceEntity.InstanceRowKey} and Status eq {status}");
+        await foreach (var instance in table.QueryAsync<WorkflowInstanceEntity>(filter, cancellationToken: cancellationToken))
+        {
+            yield return instance;
+        }
+    }
+
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
     {
         if (!tableExists)

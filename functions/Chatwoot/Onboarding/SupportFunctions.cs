@@ -63,6 +63,17 @@ public sealed class GetProviderSupport(ProviderStore providers, ProviderSupport 
     }
 }
 
+/// <summary><c>GET /api/v1/admin/providers/{pubkey}/support</c>, admin: what the provider sees, with the workflow's errors.</summary>
+public sealed class GetProviderSupportAsAdmin(ProviderStore providers, ProviderSupport support)
+{
+    [EndpointSummary("Read a provider's support resources (admin)")]
+    [EndpointDescription("Admin. The same view as the provider's GET .../support: resource ids, and the workflow with its last error and history. 404 for an unknown provider.")]
+    public async Task<Results<Ok<ProviderSupportView>, ProblemHttpResult>> Run(string pubkey, CancellationToken cancellationToken) =>
+        await providers.FindAsync(pubkey, cancellationToken) is null
+            ? SupportProblems.UnknownProvider(pubkey)
+            : TypedResults.Ok(await support.ViewAsync(pubkey, cancellationToken));
+}
+
 /// <summary><c>POST /api/v1/admin/providers/{pubkey}/support/retry</c>, admin: resumes a failed onboarding workflow at its failed step.</summary>
 public sealed class RetryProviderSupport(WorkflowRunner workflows, ProviderSupport support, AdminAudit audit)
 {

@@ -204,6 +204,10 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
 
         using var admin = new HttpClient { BaseAddress = app.Client.BaseAddress };
         admin.DefaultRequestHeaders.Add("x-functions-key", TestKeys.Master);
+        var seenByAdmin = (await admin.GetFromJsonAsync<ProviderSupportView>($"api/v1/admin/providers/{Key}/support"))!;
+        Assert.Contains("401", seenByAdmin.Workflow!.LastError, StringComparison.Ordinal);
+        var failedList = (await admin.GetFromJsonAsync<List<WorkflowSummary>>("api/v1/admin/workflows?status=failed"))!;
+        Assert.Contains(failedList, w => w.Id == InstanceId && w.Step == "portal");
         var resumed = await admin.PostAsync($"api/v1/admin/providers/{Key}/support/retry", null);
         Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
 

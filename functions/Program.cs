@@ -3,6 +3,7 @@ using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Billing.Invoices;
 using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.Receipts;
+using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Chatwoot.Onboarding;
 using DecentCloud.Functions.Chatwoot.Webhooks;
@@ -90,13 +91,16 @@ public static class Program
             .SignedOrAdminHttp<GetInvoice>("GET", "v1/contracts/{id}/invoice")
             .SignedOrAdminHttp<GetInvoiceMetadata>("GET", "v1/contracts/{id}/invoice/metadata")
             .Http<StripeWebhook>("POST", "v1/webhooks/stripe", AuthorizationLevel.Anonymous)
+            .Http<ListRefunds>("GET", "v1/admin/refunds", AuthorizationLevel.Admin)
+            .Http<ApproveRefund>("POST", "v1/admin/contracts/{id}/refund/approve", AuthorizationLevel.Admin)
             .Queue<ProcessStripeEvent, StripeEventMessage>(StripeWebhook.QueueName)
             .Queue<IssueInvoice, InvoiceWork>(InvoiceWork.QueueName)
             .Queue<SendReceipt, ReceiptWork>(ReceiptWork.QueueName)
             .Queue<RunWorkflowStep, WorkflowTick>(WorkflowTick.QueueName)
             .Timer<SweepWorkflows>("0 * * * * *")
             .Timer<PurgeExpiredNonces>("0 */10 * * * *")
-            .Timer<ExpireContracts>("0 */5 * * * *");
+            .Timer<ExpireContracts>("0 */5 * * * *")
+            .Timer<PayRefunds>("30 */5 * * * *");
 
         configure?.Invoke(builder);
         return builder.Build();

@@ -62,6 +62,30 @@ public sealed class StripeGateway
     }
 
     /// <summary>
+    /// Refunds <paramref name="amountMinor"/> of the payment intent. The idempotency key is the contract's refund: a
+    /// retry after a crash gets the same refund from Stripe, never a second one.
+    /// </summary>
+    public async Task<Refund> RefundAsync(string paymentIntentId, long amountMinor, string contractId, string reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await new RefundService(client).CreateAsync(
+                new RefundCreateOptions
+                {
+                    PaymentIntent = paymentIntentId,
+                    Amount = amountMinor,
+                    Metadata = new Dictionary<string, string> { ["contract_id"] = contractId, ["reason"] = reason },
+                },
+                new RequestOptions { IdempotencyKey = $"refund-{contractId}" },
+                cancellationToken);
+        }
+        catch (StripeException ex)
+        {
+            throw new StripeCallException($"refunding {amountMinor} of payment intent {paymentIntentId} for contract {contractId}", ex);
+        }
+    }
+
+    /// <summary>
     /// A Checkout Session in payment mode for the contract's price (DOMAIN.md, Payments): automatic tax, tax ID
     /// collection, required billing address, an invoice, and the contract id in <c>client_reference_id</c> and
     /// metadata. <paramref name="attempt"/> is part of the idempotency key: the same attempt always gets the same session.

@@ -6,7 +6,7 @@ namespace DecentCloud.Functions.Marketplace.Contracts;
 /// <summary>
 /// A refund the platform owes on a contract, in the contract's own partition (RowKey <c>refund</c>), written in
 /// the same transaction as the move that caused it: a paid contract never ends without its refund on record.
-/// Billing pays it out through Stripe (issue 4) and marks it done.
+/// Billing pays it out through Stripe (<c>PayRefunds</c>) once it needs no approval, and marks it done when Stripe reports it.
 /// </summary>
 public sealed class RefundRequestEntity : ITableEntity
 {
@@ -30,5 +30,16 @@ public sealed class RefundRequestEntity : ITableEntity
 
     public DateTimeOffset RequestedAt { get; set; }
 
+    /// <summary>When Stripe reported the refund done (<c>charge.refunded</c> covering it).</summary>
     public DateTimeOffset? RefundedAt { get; set; }
+
+    /// <summary>When billing asked Stripe for the refund, and Stripe's refund id.</summary>
+    public DateTimeOffset? RefundIssuedAt { get; set; }
+
+    public string? StripeRefundId { get; set; }
+
+    /// <summary>The admin (key name) who approved a refund above the threshold, and when.</summary>
+    public string? ApprovedBy { get; set; }
+
+    public DateTimeOffset? ApprovedAt { get; set; }
 }

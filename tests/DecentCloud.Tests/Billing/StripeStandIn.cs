@@ -30,6 +30,8 @@ public sealed class StripeStandIn : IAsyncDisposable
         "invoice_creation", "payment_intent_data", "line_items", "customer", "customer_email", "customer_update", "customer_creation", "expires_at", "locale",
     ];
 
+    private static readonly HashSet<string> RefundParameters = ["payment_intent", "charge", "amount", "metadata", "reason"];
+
     private static readonly string[] AddressFields = ["line1", "line2", "city", "postal_code", "country", "state"];
 
     private static readonly HashSet<string> CustomerParameters = ["name", "email", "address", "metadata", "tax_id_data", "description", "phone"];
@@ -71,6 +73,7 @@ public sealed class StripeStandIn : IAsyncDisposable
         app.MapPost("/v1/customers", context => standIn.HandleAsync(context, standIn.CreateCustomer));
         app.MapPost("/v1/customers/{id}", context => standIn.HandleAsync(context, form => standIn.UpdateCustomer((string)context.Request.RouteValues["id"]!, form)));
         app.MapPost("/v1/checkout/sessions", context => standIn.HandleAsync(context, standIn.CreateSession));
+        app.MapPost("/v1/refunds", context => standIn.HandleAsync(context, standIn.CreateRefund));
         app.MapFallback(context => Write(context, 404, Error("invalid_request_error", $"Unrecognized request URL ({context.Request.Method}: {context.Request.Path}).", null)));
         await app.StartAsync();
         standIn.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -334,6 +337,38 @@ public sealed class StripeStandIn : IAsyncDisposable
         session["total_details"] = new JsonObject { ["amount_discount"] = 0, ["amount_shipping"] = 0, ["amount_tax"] = 0 };
         sessions[id] = session;
         return (200, session);
+    }
+
+    private (int, JsonObject) CreateRefund(Dictionary<string, string> form)
+    {
+        if (Unknown(form, RefundParameters) is { } unknown)
+        {
+            return (400, unknown);
+        }
+
+        if (!form.ContainsKey("payment_intent") && !form.ContainsKey("charge"))
+        {
+            return (400, Error("invalid_request_error", "One of the following params should be provided for this request: payment_intent or charge.", null, "parameter_missing"));
+        }
+
+        if (form.TryGetValue("amount", out var amountText) && (!long.TryParse(amountText, out var amount) || amount < 1))
+        {
+            return (400, Error("invalid_request_error", "Invalid positive integer", "amount"));
+        }
+
+        var refund = fixtures["refund"]!.DeepClone().AsObject();
+        refund["id"] = "re_" + RandomId(24);
+        refund["payment_intent"] = form.GetValueOrDefault("payment_intent");
+        refund["amount"] = form.TryGetValue("amount", out var given) ? long.Parse(given, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        refund["status"] = "succeeded";
+        var metadata = new JsonObject();
+        foreach (var (key, value) in form.Where(p => p.Key.StartsWith("metadata[", StringComparison.Ordinal)))
+        {
+            metadata[key["metadata[".Length..^1]] = value;
+        }
+
+        refund["metadata"] = metadata;
+        return (200, refund);
     }
 
     private static void Apply(JsonObject customer, Dictionary<string, string> form)

@@ -102,7 +102,8 @@ public static class VatDecision
             : VatTreatment.Standard;
 
         // With no VAT charged a rate other than 0 would contradict the amount shown next to it.
-        var rate = treatment == VatTreatment.Standard ? stripe.RatePercent ?? EffectiveRate(vat, stripe.AmountSubtotal) : 0m;
+        // Stripe can name a rate and charge nothing (taxability "not_collecting" where the seller has no registration).
+        var rate = treatment == VatTreatment.Standard && vat != 0 ? stripe.RatePercent ?? EffectiveRate(vat, stripe.AmountSubtotal) : 0m;
         return new VatOutcome(treatment, rate, stripe.AmountSubtotal, vat, stripe.AmountTotal, StripeSource, VatNotes.For(treatment));
     }
 

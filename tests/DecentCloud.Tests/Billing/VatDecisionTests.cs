@@ -27,6 +27,17 @@ public sealed class VatDecisionTests
     }
 
     [Fact]
+    public void Stripe_naming_a_rate_but_charging_nothing_shows_a_rate_of_zero_next_to_no_vat()
+    {
+        // Stripe Tax says 19 % for Germany but collects nothing where the seller has no registration.
+        var stripe = new StripeTaxFigures(1000, 0, 1000, 19m, "not_collecting", "none");
+
+        var outcome = Decide(Sale("DE", buyer: "DE", charged: 1000, stripe: stripe));
+
+        Assert.Equal((0m, 0L, 1000L), (outcome.RatePercent, outcome.VatMinor, outcome.NetMinor));
+    }
+
+    [Fact]
     public void Stripe_figures_win_even_where_the_table_would_say_otherwise()
     {
         // The table would take 20 % out of 1000 for France; Stripe charged 8.1 % on top, and that is what was charged.

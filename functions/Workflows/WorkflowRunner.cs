@@ -65,7 +65,13 @@ public sealed partial class WorkflowRunner(
         };
         if (!await store.TryAddAsync(instance, cancellationToken))
         {
-            return await store.FindAsync(instanceId, cancellationToken) ?? throw new InvalidOperationException($"workflow {instanceId} exists and cannot be read");
+            instance = await store.FindAsync(instanceId, cancellationToken) ?? throw new InvalidOperationException($"workflow {instanceId} exists and cannot be read");
+            if (instance.Status != "new")
+            {
+                return instance;
+            }
+
+            // Added by an earlier attempt that stopped before its first move: make that move now, or nothing ever would.
         }
 
         await MoveAsync(workflow, instance, new WorkflowEvent.Started(), "system", cancellationToken);

@@ -50,7 +50,7 @@ public sealed partial class InvoiceIssuer(
             var invoice = await rows.FindAsync<InvoiceEntity>(payment.PartitionKey, InvoiceEntity.RowKeyFor(payment.SessionId), cancellationToken);
             if (invoice?.PdfWrittenAt is null)
             {
-                throw new PaymentNotRecordedYetException($"refund {refund.RowKey} of contract {payment.PartitionKey}: its invoice is not issued yet");
+                throw new InvoiceNotIssuedYetException($"refund {refund.RowKey} of contract {payment.PartitionKey}: its invoice is not issued yet");
             }
 
             var original = invoice.Document();
@@ -197,6 +197,9 @@ public sealed partial class InvoiceIssuer(
     [LoggerMessage(EventId = 8041, Level = LogLevel.Warning, Message = "PDF of {Number} was already in storage; kept as it is")]
     private static partial void LogPdfExisted(ILogger logger, string number);
 }
+
+/// <summary>A credit note waits for the invoice it refers to (issuing that may itself be waiting for seller settings).</summary>
+public sealed class InvoiceNotIssuedYetException(string message) : Exception(message);
 
 /// <summary>The seller settings an invoice needs are missing: nothing is issued until they are set.</summary>
 public sealed class SellerNotConfiguredException(IReadOnlyList<string> missing)

@@ -12,6 +12,8 @@ public sealed partial class IssueInvoice(ContractRows rows, InvoiceIssuer issuer
 {
     public static readonly TimeSpan SellerRetryDelay = TimeSpan.FromMinutes(10);
 
+    public static readonly TimeSpan InvoiceRetryDelay = TimeSpan.FromMinutes(1);
+
     public async Task Run(InvoiceWork work, CancellationToken cancellationToken)
     {
         var payment = await rows.FindAsync<PaymentEntity>(work.ContractId, PaymentEntity.RowKeyFor(work.SessionId), cancellationToken);
@@ -32,12 +34,21 @@ public sealed partial class IssueInvoice(ContractRows rows, InvoiceIssuer issuer
                 ?? throw new InvalidOperationException($"refund row {work.CreditNoteRowKey} of contract {work.ContractId} does not exist");
             await issuer.IssueCreditNoteAsync(payment, refund, cancellationToken);
         }
+        catch (InvoiceNotIssuedYetException ex)
+        {
+            // Not a failure of this work: it waits for the invoice rather than spending its retries.
+            LogWaiting(logger, ex.Message, InvoiceRetryDelay.TotalMinutes);
+            await queues.SendAsync(InvoiceWork.QueueName, work, InvoiceRetryDelay, cancellationToken);
+        }
         catch (SellerNotConfiguredException ex)
         {
             LogSellerMissing(logger, ex, work.ContractId, work.SessionId, SellerRetryDelay.TotalMinutes);
             await queues.SendAsync(InvoiceWork.QueueName, work, SellerRetryDelay, cancellationToken);
         }
     }
+
+    [LoggerMessage(EventId = 8043, Level = LogLevel.Information, Message = "{Reason}; tried again in {Minutes} minutes")]
+    private static partial void LogWaiting(ILogger logger, string reason, double minutes);
 
     [LoggerMessage(EventId = 8042, Level = LogLevel.Error, Message = "Invoice for contract {ContractId} (session {SessionId}) not issued; the payment is kept and issuing is tried again in {Minutes} minutes")]
     private static partial void LogSellerMissing(ILogger logger, Exception exception, string contractId, string sessionId, double minutes);

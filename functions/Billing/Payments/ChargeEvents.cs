@@ -13,9 +13,14 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
 {
     private const int MaxWriteAttempts = 8;
 
-    public async Task<EventOutcome> RefundedAsync(Charge charge, CancellationToken cancellationToken)
+    public async Task<EventOutcome> RefundedAsync(Charge charge, DateTimeOffset eventAt, CancellationToken cancellationToken)
     {
-        var (contractId, sessionId) = await PaymentOfAsync(charge.PaymentIntentId, charge.Metadata, charge.Id, cancellationToken);
+        if (await PaymentOfAsync(charge.PaymentIntentId, charge.Metadata, charge.Id, eventAt, cancellationToken) is not { } paid)
+        {
+            return EventOutcome.Ignored($"charge {charge.Id} is not a payment of a contract");
+        }
+
+        var (contractId, sessionId) = paid;
         for (var attempt = 1; attempt <= MaxWriteAttempts; attempt++)
         {
             var payment = await rows.FindAsync<PaymentEntity>(contractId, PaymentEntity.RowKeyFor(sessionId), cancellationToken);
@@ -26,6 +31,13 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
 
             if (charge.AmountRefunded <= payment.RefundedMinor)
             {
+                // Queued again on every delivery, as a payment's invoice is: a lost send after the write is made good here.
+                var noteKey = CreditNoteEntity.RowKeyFor(sessionId, charge.AmountRefunded);
+                if (await rows.FindAsync<CreditNoteEntity>(contractId, noteKey, cancellationToken) is not null)
+                {
+                    await queues.SendAsync(InvoiceWork.QueueName, new InvoiceWork(contractId, sessionId, noteKey), cancellationToken: cancellationToken);
+                }
+
                 return EventOutcome.Ignored($"refunds of charge {charge.Id} up to {charge.AmountRefunded} already credited ({payment.RefundedMinor})");
             }
 
@@ -45,8 +57,10 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
             List<Azure.Data.Tables.ITableEntity> writes = [payment, note];
 
             // A refund the platform asked for (a rejected or expired contract) is done once Stripe has refunded as much.
+            // Only a refund of the payment that settled the contract is the one the request asks for (not a duplicate payment's).
             var request = await rows.FindAsync<RefundRequestEntity>(contractId, RefundRequestEntity.RefundRowKey, cancellationToken);
-            if (request is { RefundedAt: null } && charge.AmountRefunded >= request.RefundMinor)
+            var settling = (await rows.ContractAsync(contractId, cancellationToken))?.PaidSessionId == sessionId;
+            if (settling && request is { RefundedAt: null } && charge.AmountRefunded >= request.RefundMinor)
             {
                 request.RefundedAt = now;
                 writes.Add(request);
@@ -65,7 +79,12 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
 
     public async Task<EventOutcome> DisputeAsync(Dispute dispute, DateTimeOffset eventAt, CancellationToken cancellationToken)
     {
-        var (contractId, _) = await PaymentOfAsync(dispute.PaymentIntentId, dispute.Metadata, dispute.Id, cancellationToken);
+        if (await PaymentOfAsync(dispute.PaymentIntentId, dispute.Metadata, dispute.Id, eventAt, cancellationToken) is not { } disputed)
+        {
+            return EventOutcome.Ignored($"dispute {dispute.Id} is not about a payment of a contract");
+        }
+
+        var contractId = disputed.ContractId;
         for (var attempt = 1; attempt <= MaxWriteAttempts; attempt++)
         {
             var row = await rows.FindAsync<DisputeEntity>(contractId, DisputeEntity.RowKeyPrefix + dispute.Id, cancellationToken);
@@ -98,7 +117,10 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
         return had == now ? eventAt >= row.LastEventAt && row.Status != status : now;
     }
 
-    private async Task<(string ContractId, string SessionId)> PaymentOfAsync(string? paymentIntentId, Dictionary<string, string>? metadata, string objectId, CancellationToken cancellationToken)
+    /// <summary>An event about a payment still unknown this long after it happened is not about one of ours.</summary>
+    public static readonly TimeSpan NotOursAfter = TimeSpan.FromHours(1);
+
+    private async Task<(string ContractId, string SessionId)?> PaymentOfAsync(string? paymentIntentId, Dictionary<string, string>? metadata, string objectId, DateTimeOffset eventAt, CancellationToken cancellationToken)
     {
         if (paymentIntentId is not null && await intents.FindAsync(paymentIntentId, cancellationToken) is { } found)
         {
@@ -110,6 +132,13 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
             && await rows.ContractAsync(contractId, cancellationToken) is { PaidSessionId: { } sessionId } contract)
         {
             return (contract.PartitionKey, sessionId);
+        }
+
+        // Charges and disputes do not carry the payment intent's metadata, so a payment we do not know may be one whose
+        // event is still on its way, or not ours at all (the account may serve other products). An hour decides.
+        if (time.GetUtcNow() - eventAt > NotOursAfter)
+        {
+            return null;
         }
 
         throw new PaymentNotRecordedYetException($"{objectId} names payment intent {paymentIntentId ?? "(none)"}, whose payment is not recorded yet");

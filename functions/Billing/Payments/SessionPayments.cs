@@ -1,4 +1,5 @@
 using DecentCloud.Functions.Billing.Checkout;
+using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Hosting.Queues;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Marketplace.Events;
@@ -17,6 +18,7 @@ public sealed partial class SessionPayments(
     PaymentIntentIndex intents,
     QueueWriter queues,
     ContractEvents contractEvents,
+    StripeGateway stripe,
     TimeProvider time,
     ILogger<SessionPayments> logger)
 {
@@ -29,6 +31,7 @@ public sealed partial class SessionPayments(
             return NotOurs(session);
         }
 
+        session = await WithTaxBreakdownAsync(session, cancellationToken);
         PaymentEntity? payment = null;
         for (var attempt = 1; ; attempt++)
         {
@@ -95,6 +98,29 @@ public sealed partial class SessionPayments(
 
     public static Guid PaidEventId(string sessionId) =>
         new(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{EventSubscriptions.ContractPaid}:{sessionId}"))[..16]);
+
+    /// <summary>
+    /// The session as Stripe has it now, with the tax breakdown the event leaves out. If Stripe cannot be asked, the
+    /// event's copy is used (the payment is recorded all the same; the invoice then derives the rate, and decides reverse
+    /// charge from VIES).
+    /// </summary>
+    private async Task<Session> WithTaxBreakdownAsync(Session session, CancellationToken cancellationToken)
+    {
+        if (session.AutomaticTax is not { Enabled: true, Status: "complete" } || session.TotalDetails?.Breakdown is not null)
+        {
+            return session;
+        }
+
+        try
+        {
+            return await stripe.SessionWithTaxAsync(session.Id, cancellationToken);
+        }
+        catch (StripeCallException ex)
+        {
+            LogNoBreakdown(logger, ex, session.Id);
+            return session;
+        }
+    }
 
     /// <summary>A session completed with a delayed payment method still pending: recorded, nothing settled.</summary>
     public Task<EventOutcome> PendingAsync(Session session, DateTimeOffset eventAt, CancellationToken cancellationToken) =>
@@ -212,6 +238,9 @@ public sealed partial class SessionPayments(
 
     [LoggerMessage(EventId = 8022, Level = LogLevel.Warning, Message = "Checkout session {SessionId} names no known contract ('{ContractId}'); event acknowledged and ignored")]
     private static partial void LogNotOurs(ILogger logger, string sessionId, string contractId);
+
+    [LoggerMessage(EventId = 8024, Level = LogLevel.Warning, Message = "Checkout session {SessionId} could not be read back with its tax breakdown; the event's copy is used")]
+    private static partial void LogNoBreakdown(ILogger logger, Exception exception, string sessionId);
 
     [LoggerMessage(EventId = 8023, Level = LogLevel.Warning, Message = "Contract {ContractId} was paid after it became {State}: full refund of {RefundMinor} requested")]
     private static partial void LogPaidAfterEnd(ILogger logger, string contractId, string state, long refundMinor);

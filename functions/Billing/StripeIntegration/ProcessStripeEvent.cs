@@ -70,7 +70,7 @@ public sealed partial class ProcessStripeEvent(
             (EventTypes.CheckoutSessionAsyncPaymentSucceeded, Session session) => sessions.PaidAsync(session, at, cancellationToken),
             (EventTypes.CheckoutSessionAsyncPaymentFailed, Session session) => sessions.FailedAsync(session, at, cancellationToken),
             (EventTypes.CheckoutSessionExpired, Session session) => sessions.ExpiredAsync(session, at, cancellationToken),
-            (EventTypes.ChargeRefunded, Charge charge) => charges.RefundedAsync(charge, cancellationToken),
+            (EventTypes.ChargeRefunded, Charge charge) => charges.RefundedAsync(charge, at, cancellationToken),
             (EventTypes.ChargeDisputeCreated or EventTypes.ChargeDisputeClosed, Dispute dispute) => charges.DisputeAsync(dispute, at, cancellationToken),
             _ => Task.FromResult(EventOutcome.Ignored($"{stripeEvent.Type} is not handled")),
         };

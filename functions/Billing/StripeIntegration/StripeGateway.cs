@@ -62,6 +62,22 @@ public sealed class StripeGateway
     }
 
     /// <summary>
+    /// The session with its tax breakdown: webhook events carry the session without <c>total_details.breakdown</c>
+    /// (an expandable field), and the breakdown holds the rate and the taxability reason (reverse charge).
+    /// </summary>
+    public async Task<Session> SessionWithTaxAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await new SessionService(client).GetAsync(sessionId, new SessionGetOptions { Expand = ["total_details.breakdown"] }, cancellationToken: cancellationToken);
+        }
+        catch (StripeException ex)
+        {
+            throw new StripeCallException($"reading checkout session {sessionId} with its tax breakdown", ex);
+        }
+    }
+
+    /// <summary>
     /// Refunds <paramref name="amountMinor"/> of the payment intent. The idempotency key is the contract's refund: a
     /// retry after a crash gets the same refund from Stripe, never a second one.
     /// </summary>

@@ -95,8 +95,9 @@ public static class VatDecision
         var vat = stripe.AmountTax;
         var reverse = string.Equals(stripe.TaxabilityReason, "reverse_charge", StringComparison.Ordinal)
             || string.Equals(stripe.TaxExempt, "reverse", StringComparison.Ordinal);
+        // Stripe's reverse-charge reason is in the tax breakdown; where that is missing, the VIES-checked VAT ID decides.
         var treatment = vat != 0 ? VatTreatment.Standard
-            : reverse ? VatTreatment.ReverseCharge
+            : reverse || (HasVatId(input.SellerVatId) && IsReverseCharge(input, input.BuyerCountry.Trim().ToUpperInvariant())) ? VatTreatment.ReverseCharge
             : !HasVatId(input.SellerVatId) ? VatTreatment.NotApplicable
             : !rates.IsMember(input.BuyerCountry) ? VatTreatment.OutsideEu
             : VatTreatment.Standard;

@@ -27,7 +27,8 @@ public sealed record ProviderSupportView(string ProviderPublicKey, SupportResour
 /// <summary>Reads a provider's support resources and workflow.</summary>
 public sealed class ProviderSupport(ChatwootSupportStore support, WorkflowStore workflows)
 {
-    public async Task<ProviderSupportView> ViewAsync(string providerKey, CancellationToken cancellationToken)
+    /// <param name="withStackTraces">Admins get the whole error; a provider gets its first line (no stack traces or internal addresses).</param>
+    public async Task<ProviderSupportView> ViewAsync(string providerKey, CancellationToken cancellationToken, bool withStackTraces = false)
     {
         var resources = (await support.FindAsync(providerKey, cancellationToken))?.ToView() ?? new SupportResourcesView(null, null, null, null, null, null, null, null, null);
         var id = ChatwootOnboarding.InstanceId(providerKey);
@@ -35,8 +36,9 @@ public sealed class ProviderSupport(ChatwootSupportStore support, WorkflowStore 
         WorkflowView? workflow = null;
         if (instance is not null)
         {
-            var history = (await workflows.HistoryAsync(id, cancellationToken)).Select(h => h.ToView()).ToList();
-            workflow = new WorkflowView(id, instance.Workflow, instance.Status, instance.Step, instance.Attempt, instance.NextRunAt, instance.LastError,
+            string? Shown(string? error) => withStackTraces || error is null ? error : error.Split('\n', 2)[0].TrimEnd('\r');
+            var history = (await workflows.HistoryAsync(id, cancellationToken)).Select(h => h.ToView() with { Error = Shown(h.Error) }).ToList();
+            workflow = new WorkflowView(id, instance.Workflow, instance.Status, instance.Step, instance.Attempt, instance.NextRunAt, Shown(instance.LastError),
                 instance.CreatedAt, instance.UpdatedAt, history);
         }
 
@@ -71,7 +73,7 @@ public sealed class GetProviderSupportAsAdmin(ProviderStore providers, ProviderS
     public async Task<Results<Ok<ProviderSupportView>, ProblemHttpResult>> Run(string pubkey, CancellationToken cancellationToken) =>
         await providers.FindAsync(pubkey, cancellationToken) is null
             ? SupportProblems.UnknownProvider(pubkey)
-            : TypedResults.Ok(await support.ViewAsync(pubkey, cancellationToken));
+            : TypedResults.Ok(await support.ViewAsync(pubkey, cancellationToken, withStackTraces: true));
 }
 
 /// <summary><c>POST /api/v1/admin/providers/{pubkey}/support/retry</c>, admin: resumes a failed onboarding workflow at its failed step.</summary>
@@ -96,7 +98,7 @@ public sealed class RetryProviderSupport(WorkflowRunner workflows, ProviderSuppo
         }
 
         await audit.RecordAsync(context, "support.retry", id, "resumed");
-        return TypedResults.Ok(await support.ViewAsync(pubkey, cancellationToken));
+        return TypedResults.Ok(await support.ViewAsync(pubkey, cancellationToken, withStackTraces: true));
     }
 }
 

@@ -169,6 +169,24 @@ public sealed partial class PaymentFlowTests(AzuriteFixture storage, BillingWorl
     }
 
     [Fact]
+    public async Task Stripe_Taxs_reverse_charge_is_read_from_the_session_breakdown_the_event_leaves_out()
+    {
+        var (contract, checkout) = await CheckedOutAsync();
+        // Stripe Tax decided reverse charge; the VAT ID is one VIES does not know, so only Stripe's breakdown says so.
+        var session = world.Stripe.CompletedSession(checkout.SessionId, taxMinor: 0, ratePercent: 0m, country: "FR", vatId: "FR99999999999", taxabilityReason: "reverse_charge");
+        Assert.Null(session["total_details"]!["breakdown"]);
+
+        await DeliverAsync(StripeEvents.Event("checkout.session.completed", session));
+
+        var invoice = await InvoicedAsync(contract.Id);
+        Assert.Equal(nameof(VatTreatment.ReverseCharge), invoice.Treatment);
+        Assert.Equal("stripe-tax", invoice.VatSource);
+        var read = Assert.Single(world.Stripe.Requests, r => r.Method == "GET" && r.Path == $"/v1/checkout/sessions/{checkout.SessionId}");
+        Assert.Equal($"Bearer {StripeStandIn.ApiKey}", read.Authorization);
+        Assert.Contains(Normalized(VatNotes.ReverseCharge), await InvoiceTextAsync(contract.Id), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_Stripe_Tax_a_business_buyer_in_another_member_state_with_a_valid_vat_id_gets_a_reverse_charge_invoice()
     {
         world.Vies.AddValid("FR", "40303265045", "SA ODIGEO FRANCE", "1 RUE DE RIVOLI 75001 PARIS");

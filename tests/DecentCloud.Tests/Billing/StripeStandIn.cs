@@ -74,10 +74,32 @@ public sealed class StripeStandIn : IAsyncDisposable
         app.MapPost("/v1/customers/{id}", context => standIn.HandleAsync(context, form => standIn.UpdateCustomer((string)context.Request.RouteValues["id"]!, form)));
         app.MapPost("/v1/checkout/sessions", context => standIn.HandleAsync(context, standIn.CreateSession));
         app.MapPost("/v1/refunds", context => standIn.HandleAsync(context, standIn.CreateRefund));
+        app.MapGet("/v1/checkout/sessions/{id}", context => standIn.HandleAsync(context, _ => standIn.GetSession((string)context.Request.RouteValues["id"]!, context.Request.Query)));
         app.MapFallback(context => Write(context, 404, Error("invalid_request_error", $"Unrecognized request URL ({context.Request.Method}: {context.Request.Path}).", null)));
         await app.StartAsync();
         standIn.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         return standIn;
+    }
+
+    /// <summary>
+    /// <c>GET /v1/checkout/sessions/{id}</c>: the session as it is now; <c>total_details.breakdown</c> only when expanded,
+    /// as Stripe leaves out expandable fields.
+    /// </summary>
+    private (int, JsonObject) GetSession(string id, IQueryCollection query)
+    {
+        if (!sessions.TryGetValue(id, out var stored))
+        {
+            return (404, Error("invalid_request_error", $"No such checkout.session: '{id}'", "id", "resource_missing"));
+        }
+
+        var expanded = query.Where(q => q.Key.StartsWith("expand", StringComparison.Ordinal)).SelectMany(q => q.Value).Contains("total_details.breakdown");
+        var session = stored.DeepClone().AsObject();
+        if (!expanded && session["total_details"] is JsonObject totals)
+        {
+            totals.Remove("breakdown");
+        }
+
+        return (200, session);
     }
 
     /// <summary>The session as Stripe sends it in <c>checkout.session.completed</c> once paid, with Stripe Tax's figures when <paramref name="taxMinor"/> is given.</summary>
@@ -117,6 +139,10 @@ public sealed class StripeStandIn : IAsyncDisposable
             ["business_name"] = businessName,
             ["individual_name"] = null,
         };
+
+        // Stripe now holds the completed session; the event's copy leaves out the expandable tax breakdown.
+        sessions[sessionId] = session.DeepClone().AsObject();
+        ((JsonObject)session["total_details"]!).Remove("breakdown");
         return session;
     }
 

@@ -93,9 +93,21 @@ public sealed partial class ChatwootWebhook(
                 return Verification.Failed("token", "neither a signature nor a token");
             }
 
-            return await keys.ProviderOfTokenAsync(token, cancellationToken) is { } tokenProvider
-                ? Verification.By(ChatwootVerifiedBy.UrlToken, tokenProvider)
-                : Verification.Failed("token", "the token is not one of ours");
+            if (await keys.ProviderOfTokenAsync(token, cancellationToken) is not { } tokenProvider)
+            {
+                return Verification.Failed("token", "the token is not one of ours");
+            }
+
+            // An inbox whose signing secret is on record is on a server that signs (4.12 and later): an unsigned delivery
+            // naming it had its signature taken off, and the URL token alone must not let it in.
+            if (head?.InboxId is { } signingInbox && await keys.FindInboxSecretAsync(signingInbox, cancellationToken) is { } recorded)
+            {
+                return Verification.Failed("signature", recorded.ProviderKey == tokenProvider
+                    ? $"inbox {signingInbox} signs its deliveries; this one is unsigned"
+                    : $"the token's provider does not own inbox {signingInbox}");
+            }
+
+            return Verification.By(ChatwootVerifiedBy.UrlToken, tokenProvider);
         }
 
         if (!long.TryParse(request.Headers[TimestampHeader].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var timestamp))

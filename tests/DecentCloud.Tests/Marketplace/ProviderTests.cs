@@ -18,7 +18,9 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
     private readonly Ed25519phKey stranger = Ed25519phKey.Generate();
     private TestFunctionApp app = null!;
 
-    public async Task InitializeAsync() => app = await TestFunctionApp.StartAsync(storage.ConnectionString);
+    // The Chatwoot onboarding consumer is off, so the provider-onboarded events stay on its queue for these tests to read.
+    public async Task InitializeAsync() => app = await TestFunctionApp.StartAsync(
+        storage.ConnectionString, settings: new Dictionary<string, string?> { ["AzureWebJobs.StartChatwootOnboarding.Disabled"] = "true" });
 
     public async Task DisposeAsync() => await app.DisposeAsync();
 

@@ -268,6 +268,24 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
         NothingSecretLogged(app, token);
     }
 
+    [Fact]
+    public async Task An_unsigned_delivery_naming_an_inbox_that_signs_is_refused_even_with_a_known_url_token()
+    {
+        await using var app = await AppAsync(accountSecret: null);
+        var keys = app.Services.GetRequiredService<ChatwootWebhookKeys>();
+        var token = ChatwootWebhookKeys.NewUrlToken();
+        await keys.RecordUrlTokenAsync(token, ProviderKey);
+        var inboxId = ChatwootSends.NewInboxId();
+        await keys.RecordInboxSecretAsync(inboxId, InboxSecret, ProviderKey);
+        var body = ChatwootSends.FixtureForInbox("message_created_incoming", inboxId);
+
+        // The signature stripped off a delivery of a 4.12+ server: the token in the URL must not stand in for it.
+        var refused = await ChatwootSends.SendAsync(app.Client, body, new Dictionary<string, string>(), token);
+
+        var problem = await ApiAssert.ProblemAsync(refused, System.Net.HttpStatusCode.Unauthorized);
+        Assert.Equal("signature", problem.GetProperty("check").GetString());
+    }
+
     private static string WithTheAppsLogLevels(string hostJson)
     {
         var app = JsonNode.Parse(File.ReadAllText(Path.Combine(RepositoryRoot.Path, "host.json")))!;

@@ -8,7 +8,13 @@ namespace DecentCloud.Functions.Billing.Invoices;
 /// While the seller settings are missing the payment stays recorded and the work is put back for later, with an error
 /// in the log each time, rather than spending the queue's retries.
 /// </summary>
-public sealed partial class IssueInvoice(ContractRows rows, InvoiceIssuer issuer, QueueWriter queues, ILogger<IssueInvoice> logger) : IQueueFunction<InvoiceWork>
+public sealed partial class IssueInvoice(
+    ContractRows rows,
+    InvoiceIssuer issuer,
+    QueueWriter queues,
+    QueueMessageContext message,
+    Microsoft.Extensions.Options.IOptions<QueueHostOptions> queueOptions,
+    ILogger<IssueInvoice> logger) : IQueueFunction<InvoiceWork>
 {
     public static readonly TimeSpan SellerRetryDelay = TimeSpan.FromMinutes(10);
 
@@ -34,9 +40,10 @@ public sealed partial class IssueInvoice(ContractRows rows, InvoiceIssuer issuer
                 ?? throw new InvalidOperationException($"refund row {work.CreditNoteRowKey} of contract {work.ContractId} does not exist");
             await issuer.IssueCreditNoteAsync(payment, refund, cancellationToken);
         }
-        catch (InvoiceNotIssuedYetException ex)
+        catch (InvoiceNotIssuedYetException ex) when (message.DequeueCount >= queueOptions.Value.MaxDequeueCount)
         {
-            // Not a failure of this work: it waits for the invoice rather than spending its retries.
+            // The invoice usually follows within moments, so the queue's own retries come first; on the last one the
+            // work waits for the invoice (which may itself wait for seller settings) instead of going to the poison queue.
             LogWaiting(logger, ex.Message, InvoiceRetryDelay.TotalMinutes);
             await queues.SendAsync(InvoiceWork.QueueName, work, InvoiceRetryDelay, cancellationToken);
         }

@@ -72,10 +72,23 @@ public sealed record SupportAgentView(long UserId, string Name, string Email, Da
 
 public sealed class ChatwootSupportStore(ProviderStore providers)
 {
+    private volatile bool tableExists;
+
     private TableClient Table => providers.Table;
+
+    /// <summary>The Providers table may not exist yet when a webhook asks (no provider has onboarded on this storage).</summary>
+    private async Task EnsureTableAsync(CancellationToken cancellationToken)
+    {
+        if (!tableExists)
+        {
+            await Table.CreateIfNotExistsAsync(cancellationToken);
+            tableExists = true;
+        }
+    }
 
     public async Task<ChatwootSupportEntity?> FindAsync(string providerKey, CancellationToken cancellationToken)
     {
+        await EnsureTableAsync(cancellationToken);
         var row = await Table.GetEntityIfExistsAsync<ChatwootSupportEntity>(ProviderStore.PartitionKey(providerKey), ChatwootSupportEntity.SupportRowKey, cancellationToken: cancellationToken);
         return row.HasValue ? row.Value : null;
     }
@@ -83,6 +96,7 @@ public sealed class ChatwootSupportStore(ProviderStore providers)
     /// <summary>Merges the given ids into the provider's row (creating it); ids not given stay as they are.</summary>
     public async Task RecordAsync(string providerKey, Action<TableEntity> set, CancellationToken cancellationToken)
     {
+        await EnsureTableAsync(cancellationToken);
         var row = new TableEntity(ProviderStore.PartitionKey(providerKey), ChatwootSupportEntity.SupportRowKey);
         set(row);
         await Table.UpsertEntityAsync(row, TableUpdateMode.Merge, cancellationToken);

@@ -21,6 +21,7 @@ namespace DecentCloud.Functions.Chatwoot.Webhooks;
 /// </remarks>
 public sealed partial class ChatwootWebhook(
     ChatwootWebhookKeys keys,
+    Onboarding.ChatwootSupportStore support,
     ChatwootDeliveries deliveries,
     QueueWriter queues,
     IOptions<ChatwootWebhookOptions> options,
@@ -105,6 +106,12 @@ public sealed partial class ChatwootWebhook(
                 return Verification.Failed("signature", recorded.ProviderKey == tokenProvider
                     ? $"inbox {signingInbox} signs its deliveries; this one is unsigned"
                     : $"the token's provider does not own inbox {signingInbox}");
+            }
+
+            // A token speaks only for its provider's own inbox: it must not carry another provider's conversations.
+            if (head?.InboxId is not { } tokenInbox || (await support.FindAsync(tokenProvider, cancellationToken))?.InboxId != tokenInbox)
+            {
+                return Verification.Failed("token", "the token's provider does not own the inbox the delivery names");
             }
 
             return Verification.By(ChatwootVerifiedBy.UrlToken, tokenProvider);

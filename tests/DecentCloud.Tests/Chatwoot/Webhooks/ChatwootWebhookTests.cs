@@ -255,7 +255,9 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
         await using var app = await AppAsync(accountSecret: null, hostJson: WithTheAppsLogLevels(TestFunctionApp.DefaultHostJson));
         var token = ChatwootWebhookKeys.NewUrlToken();
         await app.Services.GetRequiredService<ChatwootWebhookKeys>().RecordUrlTokenAsync(token, ProviderKey);
-        var body = ChatwootSends.FixtureForInbox("message_created_incoming", ChatwootSends.NewInboxId());
+        var inboxId = ChatwootSends.NewInboxId();
+        await OwnsInboxAsync(app, ProviderKey, inboxId);
+        var body = ChatwootSends.FixtureForInbox("message_created_incoming", inboxId);
         var deliveryId = "sha256-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
 
         await AcceptedAsync(await ChatwootSends.SendAsync(app.Client, body, new Dictionary<string, string>(), token));
@@ -285,6 +287,26 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
         var problem = await ApiAssert.ProblemAsync(refused, System.Net.HttpStatusCode.Unauthorized);
         Assert.Equal("signature", problem.GetProperty("check").GetString());
     }
+
+    [Fact]
+    public async Task A_url_token_does_not_let_in_a_delivery_for_another_providers_inbox()
+    {
+        await using var app = await AppAsync(accountSecret: null);
+        var token = ChatwootWebhookKeys.NewUrlToken();
+        await app.Services.GetRequiredService<ChatwootWebhookKeys>().RecordUrlTokenAsync(token, ProviderKey);
+        await OwnsInboxAsync(app, ProviderKey, ChatwootSends.NewInboxId());
+        var othersInbox = ChatwootSends.NewInboxId();
+        await OwnsInboxAsync(app, "ed25519:someone-else", othersInbox);
+
+        var refused = await ChatwootSends.SendAsync(app.Client, ChatwootSends.FixtureForInbox("message_created_incoming", othersInbox), new Dictionary<string, string>(), token);
+
+        var problem = await ApiAssert.ProblemAsync(refused, System.Net.HttpStatusCode.Unauthorized);
+        Assert.Equal("token", problem.GetProperty("check").GetString());
+    }
+
+    /// <summary>Records the inbox as the provider's, as the onboarding workflow does when it creates it.</summary>
+    private static Task OwnsInboxAsync(TestFunctionApp app, string providerKey, long inboxId) =>
+        app.Services.GetRequiredService<Functions.Chatwoot.Onboarding.ChatwootSupportStore>().RecordAsync(providerKey, row => row["InboxId"] = inboxId, CancellationToken.None);
 
     private static string WithTheAppsLogLevels(string hostJson)
     {

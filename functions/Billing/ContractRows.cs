@@ -10,6 +10,8 @@ namespace DecentCloud.Functions.Billing;
 /// </summary>
 public sealed class ContractRows(ContractStore contracts)
 {
+    private volatile bool tableExists;
+
     public TableClient Table => contracts.Table;
 
     public Task<ContractEntity?> ContractAsync(string contractId, CancellationToken cancellationToken) =>
@@ -18,6 +20,7 @@ public sealed class ContractRows(ContractStore contracts)
     public async Task<T?> FindAsync<T>(string contractId, string rowKey, CancellationToken cancellationToken)
         where T : class, ITableEntity
     {
+        await EnsureTableAsync(cancellationToken);
         var row = await Table.GetEntityIfExistsAsync<T>(contractId, rowKey, cancellationToken: cancellationToken);
         return row.HasValue ? row.Value : null;
     }
@@ -26,6 +29,7 @@ public sealed class ContractRows(ContractStore contracts)
     public async Task<List<T>> ListAsync<T>(string contractId, string prefix, CancellationToken cancellationToken)
         where T : class, ITableEntity, new()
     {
+        await EnsureTableAsync(cancellationToken);
         // The character after the prefix's last one bounds the range: exactly the RowKeys that start with it.
         var end = prefix[..^1] + (char)(prefix[^1] + 1);
         var rows = new List<T>();
@@ -37,9 +41,21 @@ public sealed class ContractRows(ContractStore contracts)
         return rows;
     }
 
+    /// <summary>The rows with this RowKey across every contract (such as each contract's <c>refund</c>): a scan, for sweeps and admin lists.</summary>
+    public async IAsyncEnumerable<T> AcrossContractsAsync<T>(string rowKey, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        where T : class, ITableEntity, new()
+    {
+        await EnsureTableAsync(cancellationToken);
+        await foreach (var row in Table.QueryAsync<T>(TableClient.CreateQueryFilter($"RowKey eq {rowKey}"), cancellationToken: cancellationToken))
+        {
+            yield return row;
+        }
+    }
+
     /// <summary>Adds the row; false when it exists already (storage answered 409).</summary>
     public async Task<bool> TryAddAsync(ITableEntity row, CancellationToken cancellationToken)
     {
+        await EnsureTableAsync(cancellationToken);
         try
         {
             var response = await Table.AddEntityAsync(row, cancellationToken);
@@ -55,6 +71,7 @@ public sealed class ContractRows(ContractStore contracts)
     /// <summary>Replaces the row If-Match its ETag; false when it changed since read or is gone (412, 404).</summary>
     public async Task<bool> TryReplaceAsync(ITableEntity row, CancellationToken cancellationToken)
     {
+        await EnsureTableAsync(cancellationToken);
         try
         {
             var response = await Table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
@@ -73,6 +90,7 @@ public sealed class ContractRows(ContractStore contracts)
     /// </summary>
     public async Task<bool> TryWriteAllAsync(IReadOnlyList<ITableEntity> rows, CancellationToken cancellationToken)
     {
+        await EnsureTableAsync(cancellationToken);
         var actions = rows.Select(row => row.ETag == default
             ? new TableTransactionAction(TableTransactionActionType.Add, row)
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, row.ETag)).ToList();
@@ -89,6 +107,16 @@ public sealed class ContractRows(ContractStore contracts)
         catch (TableTransactionFailedException ex) when (ex.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status409Conflict)
         {
             return false;
+        }
+    }
+
+    /// <summary>A webhook or a timer may come before the first contract made the table.</summary>
+    private async Task EnsureTableAsync(CancellationToken cancellationToken)
+    {
+        if (!tableExists)
+        {
+            await Table.CreateIfNotExistsAsync(cancellationToken);
+            tableExists = true;
         }
     }
 }

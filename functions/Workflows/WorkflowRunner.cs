@@ -173,9 +173,7 @@ public sealed partial class WorkflowRunner(
         if (transition.Command is { } run)
         {
             // If this send is lost, the sweeper sends the tick once the step is overdue.
-            // A queue's visibility delay is whole seconds: round up, so a retry never comes early.
-            var delay = run.Delay > TimeSpan.Zero ? TimeSpan.FromSeconds(Math.Ceiling(run.Delay.TotalSeconds)) : (TimeSpan?)null;
-            await queues.SendAsync(WorkflowTick.QueueName, new WorkflowTick(instance.PartitionKey, run.Step, run.Attempt), delay, cancellationToken);
+            await queues.SendAsync(WorkflowTick.QueueName, new WorkflowTick(instance.PartitionKey, run.Step, run.Attempt), run.Delay, cancellationToken);
         }
 
         return true;

@@ -31,14 +31,21 @@ public sealed partial class SessionPayments(
             return NotOurs(session);
         }
 
-        session = await WithTaxBreakdownAsync(session, cancellationToken);
         PaymentEntity? payment = null;
+        var detailed = false;
         for (var attempt = 1; ; attempt++)
         {
             payment = await rows.FindAsync<PaymentEntity>(contract.PartitionKey, PaymentEntity.RowKeyFor(session.Id), cancellationToken);
             if (payment?.Status == PaymentStatus.Paid)
             {
                 break;
+            }
+
+            // Asked of Stripe once, and only while the payment is not recorded: a redelivery does not call Stripe again.
+            if (!detailed)
+            {
+                session = await WithTaxBreakdownAsync(session, cancellationToken);
+                detailed = true;
             }
 
             var row = payment ?? new PaymentEntity { PartitionKey = contract.PartitionKey, RowKey = PaymentEntity.RowKeyFor(session.Id) };

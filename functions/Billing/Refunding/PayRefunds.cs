@@ -1,4 +1,3 @@
-using Azure.Data.Tables;
 using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Hosting.Timers;
@@ -18,8 +17,7 @@ public sealed partial class PayRefunds(ContractRows rows, StripeGateway stripe, 
     {
         var (paid, failed) = (0, 0);
         // A scan of refund rows across contracts: few, and each is paid once.
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {RefundRequestEntity.RefundRowKey}");
-        await foreach (var refund in rows.Table.QueryAsync<RefundRequestEntity>(filter, cancellationToken: cancellationToken))
+        await foreach (var refund in rows.AcrossContractsAsync<RefundRequestEntity>(RefundRequestEntity.RefundRowKey, cancellationToken))
         {
             if (refund.RefundedAt is not null || refund.RefundIssuedAt is not null || refund.AwaitsAdminApproval || refund.RefundMinor <= 0)
             {

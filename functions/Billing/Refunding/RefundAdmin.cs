@@ -1,4 +1,3 @@
-using Azure.Data.Tables;
 using DecentCloud.Functions.Hosting.Http;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Operations;
@@ -23,7 +22,7 @@ public sealed class ListRefunds(ContractRows rows)
     public async Task<Ok<List<RefundView>>> Run(CancellationToken cancellationToken)
     {
         var open = new List<RefundView>();
-        await foreach (var refund in rows.Table.QueryAsync<RefundRequestEntity>(TableClient.CreateQueryFilter($"RowKey eq {RefundRequestEntity.RefundRowKey}"), cancellationToken: cancellationToken))
+        await foreach (var refund in rows.AcrossContractsAsync<RefundRequestEntity>(RefundRequestEntity.RefundRowKey, cancellationToken))
         {
             if (refund.RefundedAt is null && open.Count < 500)
             {

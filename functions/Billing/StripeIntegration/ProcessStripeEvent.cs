@@ -55,8 +55,9 @@ public sealed partial class ProcessStripeEvent(
             throw new InvalidDataException($"Stripe event {message.EventId} has no row and its message carries no body of that event");
         }
 
-        await events.TryRecordAsync(head, message.Body!, queueMessage.InsertedOn ?? time.GetUtcNow(), cancellationToken);
-        return await events.FindAsync(message.EventId, cancellationToken)
+        // Recorded here on first delivery; a concurrent copy that recorded it first is read back.
+        return await events.TryRecordAsync(head, message.Body!, queueMessage.InsertedOn ?? time.GetUtcNow(), cancellationToken)
+            ?? await events.FindAsync(message.EventId, cancellationToken)
             ?? throw new InvalidOperationException($"Stripe event {message.EventId} was recorded and cannot be read back");
     }
 

@@ -21,8 +21,8 @@ public sealed class StripeEventStore(TableServiceClient tables)
 
     public TableClient Table => table;
 
-    /// <summary>Records a verified event; false when it was recorded before (a redelivery).</summary>
-    public async Task<bool> TryRecordAsync(StripeEventHead head, string body, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    /// <summary>Records a verified event and answers its record; null when it was recorded before (a redelivery).</summary>
+    public async Task<StripeEventRecord?> TryRecordAsync(StripeEventHead head, string body, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
         var row = new TableEntity(head.Id, EventRowKey)
@@ -39,11 +39,11 @@ public sealed class StripeEventStore(TableServiceClient tables)
         try
         {
             await table.AddEntityAsync(row, cancellationToken);
-            return true;
+            return new StripeEventRecord(row, StripeEventStatus.Received, body);
         }
         catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status409Conflict)
         {
-            return false;
+            return null;
         }
     }
 
@@ -96,8 +96,4 @@ public sealed record StripeEventHead(string Id, string Type, DateTimeOffset Crea
 public sealed record StripeEventRecord(TableEntity Row, string Status, string Body);
 
 /// <summary>The message on the <c>stripe-events</c> queue: the event, and its body when it fits in a queue message.</summary>
-public sealed record StripeEventMessage(string EventId, string Type, DateTimeOffset Created, string? Body)
-{
-    /// <summary>A queue message holds 64 KiB after base64; bodies above this are read back from the event's row.</summary>
-    public const int MaxInlineBodyChars = 40 * 1024;
-}
+public sealed record StripeEventMessage(string EventId, string Type, DateTimeOffset Created, string? Body);

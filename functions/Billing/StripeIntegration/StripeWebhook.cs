@@ -48,7 +48,7 @@ public sealed partial class StripeWebhook(StripeEventStore events, QueueWriter q
 
         // Serialized once: its size decides whether the body travels in the message or waits in the event's row.
         var message = JsonSerializer.SerializeToUtf8Bytes(new StripeEventMessage(head.Id, head.Type, head.Created, body), QueueJson.Options);
-        if (message.Length > StripeEventMessage.MaxInlineBodyChars)
+        if (message.Length > QueueWriter.MaxInlineJsonBytes)
         {
             await events.TryRecordAsync(head, body, now, cancellationToken);
             message = JsonSerializer.SerializeToUtf8Bytes(new StripeEventMessage(head.Id, head.Type, head.Created, null), QueueJson.Options);

@@ -105,6 +105,7 @@ public sealed class ChatwootSupportStore(ProviderStore providers)
     /// <summary>The provider whose resources include team <paramref name="teamId"/>, if any (team names are unique per Chatwoot account).</summary>
     public async Task<string?> OwnerOfTeamAsync(long teamId, CancellationToken cancellationToken)
     {
+        await EnsureTableAsync(cancellationToken);
         // A scan over the support rows: onboarding is rare, and this runs only when a team name is taken.
         var filter = TableClient.CreateQueryFilter($"RowKey eq {ChatwootSupportEntity.SupportRowKey} and TeamId eq {teamId}");
         await foreach (var row in Table.QueryAsync<ChatwootSupportEntity>(filter, cancellationToken: cancellationToken))
@@ -117,6 +118,7 @@ public sealed class ChatwootSupportStore(ProviderStore providers)
 
     public async Task<List<ChatwootAgentEntity>> AgentsAsync(string providerKey, CancellationToken cancellationToken)
     {
+        await EnsureTableAsync(cancellationToken);
         var partition = ProviderStore.PartitionKey(providerKey);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {ChatwootAgentEntity.RowKeyPrefix} and RowKey lt {"chatwoot-agent."}");
         var agents = new List<ChatwootAgentEntity>();
@@ -128,11 +130,15 @@ public sealed class ChatwootSupportStore(ProviderStore providers)
         return agents;
     }
 
-    public Task UpsertAgentAsync(ChatwootAgentEntity agent, CancellationToken cancellationToken) =>
-        Table.UpsertEntityAsync(agent, TableUpdateMode.Replace, cancellationToken);
+    public async Task UpsertAgentAsync(ChatwootAgentEntity agent, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        await Table.UpsertEntityAsync(agent, TableUpdateMode.Replace, cancellationToken);
+    }
 
     public async Task<bool> DeleteAgentAsync(string providerKey, long userId, CancellationToken cancellationToken)
     {
+        await EnsureTableAsync(cancellationToken);
         var response = await Table.DeleteEntityAsync(ProviderStore.PartitionKey(providerKey), ChatwootAgentEntity.RowKeyPrefix + userId, ETag.All, cancellationToken);
         return response.Status != StatusCodes.Status404NotFound;
     }

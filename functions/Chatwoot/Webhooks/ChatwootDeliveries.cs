@@ -219,8 +219,4 @@ public sealed record ChatwootClaim(ChatwootClaimState State, string? Body, strin
 /// (a larger body is recorded in the delivery's row by the webhook first).
 /// </summary>
 /// <param name="ProviderKey">The provider the inbox secret or URL token was recorded for; null for the account secret.</param>
-public sealed record ChatwootEventMessage(string DeliveryId, string Event, DateTimeOffset ReceivedAt, string VerifiedBy, string? ProviderKey, string? Body)
-{
-    /// <summary>A queue message holds 64 KiB after base64; bodies above this are read back from the delivery's row.</summary>
-    public const int MaxInlineBodyChars = 40 * 1024;
-}
+public sealed record ChatwootEventMessage(string DeliveryId, string Event, DateTimeOffset ReceivedAt, string VerifiedBy, string? ProviderKey, string? Body);

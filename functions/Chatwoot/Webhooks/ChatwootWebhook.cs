@@ -72,7 +72,7 @@ public sealed partial class ChatwootWebhook(
 
         // Serialized once: its size decides whether the body travels in the message or waits in the delivery's row.
         var serialized = JsonSerializer.SerializeToUtf8Bytes(message, QueueJson.Options);
-        if (serialized.Length > ChatwootEventMessage.MaxInlineBodyChars)
+        if (serialized.Length > QueueWriter.MaxInlineJsonBytes)
         {
             await deliveries.TryRecordAsync(message, text, claimedBy: null, now, cancellationToken);
             serialized = JsonSerializer.SerializeToUtf8Bytes(message with { Body = null }, QueueJson.Options);

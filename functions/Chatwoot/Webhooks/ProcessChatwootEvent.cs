@@ -68,7 +68,7 @@ public sealed partial class ProcessChatwootEvent(
     private async Task SendMessageCreatedAsync(ChatwootMessageCreated created, CancellationToken cancellationToken)
     {
         var serialized = JsonSerializer.SerializeToUtf8Bytes(created, QueueJson.Options);
-        if (serialized.Length > ChatwootEventMessage.MaxInlineBodyChars)
+        if (serialized.Length > QueueWriter.MaxInlineJsonBytes)
         {
             serialized = JsonSerializer.SerializeToUtf8Bytes(created with { Message = created.Message with { Content = null }, ContentOmitted = true }, QueueJson.Options);
             LogContentOmitted(logger, created.Delivery.Id, created.Message.Id);

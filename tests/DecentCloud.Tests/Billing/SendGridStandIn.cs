@@ -2,10 +2,9 @@ using System.Globalization;
 using System.Net.Mail;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
+
+using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Billing;
 
@@ -80,17 +79,14 @@ public sealed class SendGridStandIn : IAsyncDisposable
     public static async Task<SendGridStandIn> StartAsync(string apiKey)
     {
         ArgumentException.ThrowIfNullOrEmpty(apiKey);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
+        var builder = LoopbackServer.CreateBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBytes + (1024 * 1024));
         var app = builder.Build();
-        app.Urls.Add("http://127.0.0.1:0");
         var standIn = new SendGridStandIn(app, apiKey);
         app.MapPost("/v3/mail/send", (Func<HttpContext, Task<IResult>>)standIn.MailSendAsync);
         app.MapFallback(() => Results.Json(Errors(new ApiError("resource not found", null)), statusCode: StatusCodes.Status404NotFound));
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        standIn.BaseAddress = new Uri(address);
+        standIn.BaseAddress = LoopbackServer.AddressOf(app);
         return standIn;
     }
 

@@ -4,10 +4,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DecentCloud.Testing;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
+
+using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Billing;
 
@@ -65,10 +65,7 @@ public sealed class StripeStandIn : IAsyncDisposable
 
     public static async Task<StripeStandIn> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.Urls.Add("http://127.0.0.1:0");
+        var app = LoopbackServer.CreateBuilder().Build();
         var standIn = new StripeStandIn(app, Fixtures());
         app.MapPost("/v1/customers", context => standIn.HandleAsync(context, standIn.CreateCustomer));
         app.MapPost("/v1/customers/{id}", context => standIn.HandleAsync(context, form => standIn.UpdateCustomer((string)context.Request.RouteValues["id"]!, form)));
@@ -77,7 +74,7 @@ public sealed class StripeStandIn : IAsyncDisposable
         app.MapGet("/v1/checkout/sessions/{id}", context => standIn.HandleAsync(context, _ => standIn.GetSession((string)context.Request.RouteValues["id"]!, context.Request.Query)));
         app.MapFallback(context => Write(context, 404, Error("invalid_request_error", $"Unrecognized request URL ({context.Request.Method}: {context.Request.Path}).", null)));
         await app.StartAsync();
-        standIn.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        standIn.BaseAddress = LoopbackServer.AddressOf(app);
         return standIn;
     }
 

@@ -33,11 +33,10 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
+
+using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Billing;
 
@@ -93,10 +92,7 @@ public sealed class ViesStandIn : IAsyncDisposable
     private ViesStandIn(TimeProvider clock)
     {
         this.clock = clock;
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        app = builder.Build();
+        app = LoopbackServer.CreateBuilder().Build();
         app.Run(HandleAsync);
     }
 
@@ -120,8 +116,7 @@ public sealed class ViesStandIn : IAsyncDisposable
     {
         var standIn = new ViesStandIn(clock ?? TimeProvider.System);
         await standIn.app.StartAsync();
-        var address = standIn.app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        standIn.BaseAddress = new Uri(new Uri(address), RootPath);
+        standIn.BaseAddress = new Uri(LoopbackServer.AddressOf(standIn.app), RootPath);
         return standIn;
     }
 

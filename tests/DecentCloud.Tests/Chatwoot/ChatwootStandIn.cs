@@ -33,11 +33,10 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using DecentCloud.Functions.Chatwoot.Api;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
+
+using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Chatwoot;
 
@@ -156,10 +155,7 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
             ["POST /platform/api/v1/accounts/{account_id}/account_users"] = AddAccountUser,
         };
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        app = builder.Build();
+        app = LoopbackServer.CreateBuilder().Build();
         app.Run(HandleAsync);
     }
 
@@ -205,8 +201,7 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
     {
         var standIn = new ChatwootStandIn(accountId, clock ?? TimeProvider.System);
         await standIn.app.StartAsync();
-        var address = standIn.app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        standIn.BaseAddress = new Uri(address.TrimEnd('/') + "/");
+        standIn.BaseAddress = LoopbackServer.AddressOf(standIn.app);
         return standIn;
     }
 

@@ -4,11 +4,11 @@ using System.Net.Http.Json;
 using System.Text;
 using DecentCloud.Shared.Signing;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Time.Testing;
+
+using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Signing;
 
@@ -27,10 +27,7 @@ public sealed class SignedRequestsOverHttpTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        server = builder.Build();
+        server = LoopbackServer.CreateBuilder().Build();
         var verifier = new RequestVerifier(serverClock);
         server.Run(async context =>
         {
@@ -48,7 +45,7 @@ public sealed class SignedRequestsOverHttpTests : IAsyncLifetime
             await context.Response.WriteAsync(result.Outcome.ToString(), context.RequestAborted);
         });
         await server.StartAsync();
-        address = new Uri(server.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
+        address = LoopbackServer.AddressOf(server);
     }
 
     public async Task DisposeAsync()

@@ -40,6 +40,12 @@ internal static class BillingProblems
             title: "No invoice yet",
             detail: $"Contract {contractId} has no invoice: it is issued when the payment succeeds, within moments.");
 
+    public static ProblemHttpResult NoCreditNote(string contractId, string number) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status404NotFound,
+            title: "No such credit note",
+            detail: $"Contract {contractId} has no issued credit note {number}; GET its invoice metadata for the list.");
+
     public static ProblemHttpResult NotAParty() =>
         TypedResults.Problem(
             statusCode: StatusCodes.Status403Forbidden,

@@ -2,6 +2,7 @@ using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Billing.Invoices;
 using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.Receipts;
+using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Billing.Vat;
 using DecentCloud.Functions.Hosting.Configuration;
@@ -14,6 +15,7 @@ public static class BillingServices
     public static IServiceCollection AddBilling(this IServiceCollection services)
     {
         services.AddSettings<StripeOptions>();
+        services.AddSettings<RefundOptions>();
         // Not validated at start-up: while the seller is incomplete, invoices wait and everything else works (SellerOptions).
         services.AddOptions<SellerOptions>().Configure<IConfiguration>((seller, configuration) => configuration.Bind(seller));
         // The gateway is a singleton holding its client: connection lifetime, not handler rotation, picks up DNS changes.
@@ -29,6 +31,7 @@ public static class BillingServices
             .AddSingleton<PaymentIntentIndex>()
             .AddSingleton<SessionPayments>()
             .AddSingleton<ChargeEvents>()
+            .AddSingleton<RefundsOwed>()
             .AddSingleton<InvoiceNumbers>()
             .AddSingleton<InvoiceBlobs>()
             .AddSingleton<InvoiceIssuer>()

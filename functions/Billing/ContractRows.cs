@@ -17,6 +17,10 @@ public sealed class ContractRows(ContractStore contracts)
     public Task<ContractEntity?> ContractAsync(string contractId, CancellationToken cancellationToken) =>
         contracts.FindAsync(contractId, cancellationToken);
 
+    /// <summary>The contract's history rows (its moves), newest first.</summary>
+    public Task<List<ContractMoveEntity>> MovesAsync(string contractId, CancellationToken cancellationToken) =>
+        contracts.MovesAsync(contractId, cancellationToken);
+
     public async Task<T?> FindAsync<T>(string contractId, string rowKey, CancellationToken cancellationToken)
         where T : class, ITableEntity
     {
@@ -30,8 +34,7 @@ public sealed class ContractRows(ContractStore contracts)
         where T : class, ITableEntity, new()
     {
         await EnsureTableAsync(cancellationToken);
-        // The character after the prefix's last one bounds the range: exactly the RowKeys that start with it.
-        var end = prefix[..^1] + (char)(prefix[^1] + 1);
+        var end = PrefixEnd(prefix);
         var rows = new List<T>();
         await foreach (var row in Table.QueryAsync<T>(TableClient.CreateQueryFilter($"PartitionKey eq {contractId} and RowKey ge {prefix} and RowKey lt {end}"), cancellationToken: cancellationToken))
         {
@@ -41,16 +44,19 @@ public sealed class ContractRows(ContractStore contracts)
         return rows;
     }
 
-    /// <summary>The rows with this RowKey across every contract (such as each contract's <c>refund</c>): a scan, for sweeps and admin lists.</summary>
-    public async IAsyncEnumerable<T> AcrossContractsAsync<T>(string rowKey, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The rows whose RowKey starts with <paramref name="prefix"/> across every contract (such as the refunds owed): a scan, for sweeps and admin lists.</summary>
+    public async IAsyncEnumerable<T> AcrossContractsAsync<T>(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
         where T : class, ITableEntity, new()
     {
         await EnsureTableAsync(cancellationToken);
-        await foreach (var row in Table.QueryAsync<T>(TableClient.CreateQueryFilter($"RowKey eq {rowKey}"), cancellationToken: cancellationToken))
+        await foreach (var row in Table.QueryAsync<T>(TableClient.CreateQueryFilter($"RowKey ge {prefix} and RowKey lt {PrefixEnd(prefix)}"), cancellationToken: cancellationToken))
         {
             yield return row;
         }
     }
+
+    /// <summary>The character after the prefix's last one bounds the range: exactly the RowKeys that start with it.</summary>
+    private static string PrefixEnd(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
 
     /// <summary>Adds the row; false when it exists already (storage answered 409).</summary>
     public async Task<bool> TryAddAsync(ITableEntity row, CancellationToken cancellationToken)

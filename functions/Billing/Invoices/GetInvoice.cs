@@ -27,12 +27,40 @@ public sealed class GetInvoice(ContractInvoices invoices, InvoiceBlobs blobs)
     }
 }
 
+/// <summary><c>GET /api/v1/contracts/{id}/credit-notes/{number}</c>: a credit note's PDF, for the renter, the provider or an admin.</summary>
+public sealed class GetCreditNote(ContractInvoices invoices, InvoiceBlobs blobs)
+{
+    [EndpointSummary("Download a credit note")]
+    [EndpointDescription("Signed by the contract's renter or provider, or called with the master key. The PDF of credit note {number} "
+        + "(CN-YYYY-NNNNNN) of the contract, issued for a refund; the invoice metadata lists them. 404 for no such contract or credit note; "
+        + "403 for anyone else.")]
+    [ProducesResponseType(typeof(byte[]), StatusCodes.Status200OK, "application/pdf")]
+    public async Task<Results<FileContentHttpResult, ProblemHttpResult>> Run(string id, string number, HttpContext context, CancellationToken cancellationToken)
+    {
+        var found = await invoices.CreditNotesAsync(id, context, cancellationToken);
+        if (found.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var wanted = number.Trim().ToUpperInvariant();
+        if (found.CreditNotes.FirstOrDefault(note => note.Number == wanted) is not { } note)
+        {
+            return BillingProblems.NoCreditNote(id, number);
+        }
+
+        var pdf = await blobs.ReadAsync(note.BlobName, cancellationToken);
+        return TypedResults.File(pdf, "application/pdf", $"{note.Number}.pdf");
+    }
+}
+
 /// <summary><c>GET /api/v1/contracts/{id}/invoice/metadata</c>: the invoice and its credit notes as JSON.</summary>
 public sealed class GetInvoiceMetadata(ContractInvoices invoices)
 {
     [EndpointSummary("Read a contract's invoice metadata")]
     [EndpointDescription("Signed by the contract's renter or provider, or called with the master key. Number, dates, seller, buyer, net, "
-        + "VAT rate and amount, gross, VAT treatment and source, the receipt, and every credit note referring to the invoice.")]
+        + "VAT rate and amount, gross, VAT treatment and source, the receipt, and every credit note of the contract's refunds, each with "
+        + "the address of its PDF (href).")]
     public async Task<Results<Ok<ContractInvoicesView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken)
     {
         var found = await invoices.FindAsync(id, context, cancellationToken);
@@ -42,10 +70,37 @@ public sealed class GetInvoiceMetadata(ContractInvoices invoices)
     }
 }
 
-/// <summary>Finds a contract's issued invoice for a caller who may see it.</summary>
+/// <summary>Finds a contract's issued invoice and credit notes for a caller who may see them: its renter, its provider or an admin.</summary>
 public sealed class ContractInvoices(ContractRows rows)
 {
     public async Task<(InvoiceEntity? Invoice, IReadOnlyList<InvoiceEntity> CreditNotes, ProblemHttpResult? Problem)> FindAsync(string id, HttpContext context, CancellationToken cancellationToken)
+    {
+        var (contract, documents, problem) = await DocumentsAsync(id, context, cancellationToken);
+        if (problem is not null)
+        {
+            return (null, [], problem);
+        }
+
+        var invoice = contract!.PaidSessionId is { } session
+            ? documents.FirstOrDefault(d => d.RowKey == InvoiceEntity.RowKeyFor(session))
+            : null;
+        return invoice is null
+            ? (null, [], BillingProblems.NoInvoice(contract.PartitionKey))
+            : (invoice, CreditNotesOf(documents), null);
+    }
+
+    /// <summary>Every issued credit note of the contract, whichever of its payments it refunds.</summary>
+    public async Task<(IReadOnlyList<InvoiceEntity> CreditNotes, ProblemHttpResult? Problem)> CreditNotesAsync(string id, HttpContext context, CancellationToken cancellationToken)
+    {
+        var (_, documents, problem) = await DocumentsAsync(id, context, cancellationToken);
+        return problem is not null ? ([], problem) : (CreditNotesOf(documents), null);
+    }
+
+    private static List<InvoiceEntity> CreditNotesOf(IEnumerable<InvoiceEntity> documents) =>
+        documents.Where(d => d.Kind == nameof(InvoiceKind.CreditNote)).OrderBy(d => d.Number, StringComparer.Ordinal).ToList();
+
+    /// <summary>The contract's documents whose PDF is written (only those are issued as far as a caller is concerned).</summary>
+    private async Task<(ContractEntity? Contract, List<InvoiceEntity> Documents, ProblemHttpResult? Problem)> DocumentsAsync(string id, HttpContext context, CancellationToken cancellationToken)
     {
         if (await rows.ContractAsync(id, cancellationToken) is not { } contract)
         {
@@ -59,15 +114,7 @@ public sealed class ContractInvoices(ContractRows rows)
             return (null, [], BillingProblems.NotAParty());
         }
 
-        var documents = contract.PaidSessionId is null ? [] : await rows.ListAsync<InvoiceEntity>(contract.PartitionKey, InvoiceEntity.RowKeyPrefix, cancellationToken);
-        var invoice = documents.FirstOrDefault(d => d.RowKey == InvoiceEntity.RowKeyFor(contract.PaidSessionId!) && d.PdfWrittenAt is not null);
-        if (invoice is null)
-        {
-            return (null, [], BillingProblems.NoInvoice(contract.PartitionKey));
-        }
-
-        var notes = documents.Where(d => d.Kind == nameof(InvoiceKind.CreditNote) && d.SessionId == invoice.SessionId && d.PdfWrittenAt is not null)
-            .OrderBy(d => d.Number, StringComparer.Ordinal).ToList();
-        return (invoice, notes, null);
+        var documents = await rows.ListAsync<InvoiceEntity>(contract.PartitionKey, InvoiceEntity.RowKeyPrefix, cancellationToken);
+        return (contract, documents.Where(d => d.PdfWrittenAt is not null).ToList(), null);
     }
 }

@@ -98,6 +98,11 @@ public sealed class InvoiceEntity : ITableEntity
         BlobName = BlobNameFor(document.Number, document.IssuedAt),
     };
 
+    /// <summary>Where the PDF is served: the contract's invoice route, or its credit-note route with the note's number.</summary>
+    public string Href() => Kind == nameof(InvoiceKind.CreditNote)
+        ? $"/api/v1/contracts/{PartitionKey}/credit-notes/{Number}"
+        : $"/api/v1/contracts/{PartitionKey}/invoice";
+
     public InvoiceMetadataView ToView()
     {
         var document = Document();
@@ -105,7 +110,7 @@ public sealed class InvoiceEntity : ITableEntity
             Number, Kind, PartitionKey, IssuedAt, document.RefersTo, Currency, NetMinor, document.VatRatePercent, VatMinor, GrossMinor,
             Treatment, VatSource, BuyerVatIdStatus, document.Seller, document.Buyer, document.Description, document.Hours,
             document.PeriodStart, document.PeriodEnd, document.PaymentMethod, document.PaymentReference, document.Notes,
-            PdfWrittenAt is null ? null : $"invoices/{BlobName}", PdfBytes, ReceiptSentAt);
+            PdfWrittenAt is null ? null : $"invoices/{BlobName}", PdfBytes, ReceiptSentAt, Href());
     }
 }
 
@@ -135,7 +140,8 @@ public sealed record InvoiceMetadataView(
     IReadOnlyList<string> Notes,
     string? Blob,
     long PdfBytes,
-    DateTimeOffset? ReceiptSentAt);
+    DateTimeOffset? ReceiptSentAt,
+    string Href);
 
 /// <summary>The invoice of a contract and the credit notes that refer to it.</summary>
 public sealed record ContractInvoicesView(InvoiceMetadataView Invoice, IReadOnlyList<InvoiceMetadataView> CreditNotes);

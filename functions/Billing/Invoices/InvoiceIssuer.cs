@@ -67,11 +67,19 @@ public sealed partial class InvoiceIssuer(
                 GrossMinor = refund.RefundedMinor,
                 PaymentReference = refund.ChargeId,
             };
-            note = await AddOrFindAsync(InvoiceEntity.For(payment.PartitionKey, paymentKey, payment.SessionId, document, invoice.BuyerVatIdStatus, invoice.VatSource), cancellationToken);
+            var entity = InvoiceEntity.For(payment.PartitionKey, paymentKey, payment.SessionId, document, invoice.BuyerVatIdStatus, invoice.VatSource);
+            // The buyer gets the credit note where they got the invoice.
+            entity.ReceiptTo = invoice.ReceiptTo;
+            note = await AddOrFindAsync(entity, cancellationToken);
             LogIssued(logger, note.Number, note.PartitionKey, note.GrossMinor, note.Currency);
         }
 
         await WritePdfAsync(note, cancellationToken);
+        if (note.ReceiptSentAt is null)
+        {
+            await queues.SendAsync(ReceiptWork.QueueName, new ReceiptWork(note.PartitionKey, note.SessionId, note.RowKey), cancellationToken: cancellationToken);
+        }
+
         return note;
     }
 
@@ -158,13 +166,13 @@ public sealed partial class InvoiceIssuer(
 
     private static InvoiceParty Seller(SellerOptions options)
     {
-        var lines = options.AddressLines();
+        var address = PostalAddress.FromLines(options.AddressLines());
         return new InvoiceParty(
             options.Name!.Trim(),
-            lines[0],
-            lines.Count > 2 ? string.Join(", ", lines.Skip(1).Take(lines.Count - 2)) : null,
-            lines.Count > 1 ? lines[^1] : "",
-            "",
+            address.Line1,
+            address.Line2,
+            address.City,
+            address.PostalCode,
             options.Country!.Trim().ToUpperInvariant(),
             Blank(options.VatId));
     }

@@ -1,5 +1,5 @@
+using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Hosting.Queues;
-using DecentCloud.Functions.Marketplace.Contracts;
 using Stripe;
 
 namespace DecentCloud.Functions.Billing.Payments;
@@ -56,14 +56,12 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
             payment.RefundedMinor = charge.AmountRefunded;
             List<Azure.Data.Tables.ITableEntity> writes = [payment, note];
 
-            // A refund the platform asked for (a rejected or expired contract) is done once Stripe has refunded as much.
-            // Only a refund of the payment that settled the contract is the one the request asks for (not a duplicate payment's).
-            var request = await rows.FindAsync<RefundRequestEntity>(contractId, RefundRequestEntity.RefundRowKey, cancellationToken);
-            var settling = (await rows.ContractAsync(contractId, cancellationToken))?.PaidSessionId == sessionId;
-            if (settling && request is { RefundedAt: null } && charge.AmountRefunded >= request.RefundMinor)
+            // The refund owed on this payment is done once Stripe has refunded as far as it reaches.
+            var owed = await rows.FindAsync<RefundOwedEntity>(contractId, RefundOwedEntity.RowKeyFor(sessionId), cancellationToken);
+            if (owed is { RefundedAt: null } && owed.DoneAt(charge.AmountRefunded))
             {
-                request.RefundedAt = now;
-                writes.Add(request);
+                owed.RefundedAt = now;
+                writes.Add(owed);
             }
 
             if (await rows.TryWriteAllAsync(writes, cancellationToken))

@@ -9,10 +9,16 @@ public sealed record InvoiceWork(string ContractId, string SessionId, string? Cr
     public const string QueueName = "billing-invoices";
 }
 
-/// <summary>The message on the <c>billing-receipts</c> queue: email the receipt for this issued invoice.</summary>
-public sealed record ReceiptWork(string ContractId, string SessionId)
+/// <summary>
+/// The message on the <c>billing-receipts</c> queue: email the buyer the issued invoice of this payment (its receipt), or,
+/// with <paramref name="DocumentRowKey"/>, the issued credit note of that row.
+/// </summary>
+public sealed record ReceiptWork(string ContractId, string SessionId, string? DocumentRowKey = null)
 {
     public const string QueueName = "billing-receipts";
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string RowKey => DocumentRowKey ?? Invoices.InvoiceEntity.RowKeyFor(SessionId);
 }
 
 /// <summary>What processing made of one Stripe event, recorded on the event's row.</summary>

@@ -72,11 +72,17 @@ public sealed class PaymentEntity : ITableEntity
 
     public DateTimeOffset? PaidAt { get; set; }
 
-    /// <summary>The contract was already paid through another session: this payment is owed back (an admin refunds it).</summary>
+    /// <summary>The contract was already paid through another session: this payment is owed back in full.</summary>
     public bool Duplicate { get; set; }
 
     /// <summary>What Stripe reports refunded of this payment so far (cumulative, minor units).</summary>
     public long RefundedMinor { get; set; }
+
+    /// <summary>
+    /// What was released of this payment to the provider (minor units). Nothing releases money yet, so it stays 0; the
+    /// refund rules already take it into account, since released money stays with the provider.
+    /// </summary>
+    public long ReleasedMinor { get; set; }
 
     public static string RowKeyFor(string sessionId) => RowKeyPrefix + sessionId;
 

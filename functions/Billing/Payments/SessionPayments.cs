@@ -1,4 +1,5 @@
 using DecentCloud.Functions.Billing.Checkout;
+using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Hosting.Queues;
 using DecentCloud.Functions.Marketplace.Contracts;
@@ -19,6 +20,7 @@ public sealed partial class SessionPayments(
     QueueWriter queues,
     ContractEvents contractEvents,
     StripeGateway stripe,
+    RefundsOwed refunds,
     TimeProvider time,
     ILogger<SessionPayments> logger)
 {
@@ -55,7 +57,7 @@ public sealed partial class SessionPayments(
             List<Azure.Data.Tables.ITableEntity> writes = [row];
             if (contract.PaymentSucceeded && contract.PaidSessionId != session.Id)
             {
-                // Paid twice through two sessions: keep the money on record; it is owed back and an admin refunds it.
+                // Paid twice through two sessions: keep the money on record; it is owed back in full (below).
                 row.Duplicate = true;
                 LogPaidTwice(logger, contract.PartitionKey, session.Id, contract.PaidSessionId ?? "");
             }
@@ -65,10 +67,12 @@ public sealed partial class SessionPayments(
                 contract.PaidSessionId = session.Id;
                 contract.PaidAt = eventAt;
                 writes.Add(contract);
-                if (await RefundForEndedAsync(contract, row, cancellationToken) is { } refund)
-                {
-                    writes.Add(refund);
-                }
+            }
+
+            // A second payment, or one that came after the contract ended, is owed back with its record: both or neither.
+            if (refunds.ForPayment(contract, row, time.GetUtcNow()) is { } owed)
+            {
+                writes.Add(owed);
             }
 
             if (await rows.TryWriteAllAsync(writes, cancellationToken))
@@ -191,40 +195,6 @@ public sealed partial class SessionPayments(
         }
     }
 
-    /// <summary>
-    /// A payment that arrives after the contract ended (it expired, was rejected or cancelled while the renter was
-    /// paying) is owed back in full: its refund request is written with the payment, unless one exists.
-    /// </summary>
-    private async Task<RefundRequestEntity?> RefundForEndedAsync(ContractEntity contract, PaymentEntity payment, CancellationToken cancellationToken)
-    {
-        var state = contract.CurrentState;
-        if (!ContractStateMachine.IsTerminal(state)
-            || await rows.FindAsync<RefundRequestEntity>(contract.PartitionKey, RefundRequestEntity.RefundRowKey, cancellationToken) is not null)
-        {
-            return null;
-        }
-
-        var reason = state switch
-        {
-            ContractState.Rejected => RefundReason.ProviderRejected,
-            ContractState.ProvisioningFailed => RefundReason.ProvisioningFailed,
-            ContractState.Expired => RefundReason.ExpiredWaitingForProvider,
-            _ => RefundReason.RequesterCancelled,
-        };
-        var now = time.GetUtcNow();
-        var outcome = Refunds.Compute(new RefundInput(payment.AmountTotalMinor, 0, contract.Hours, null, now, TimeSpan.Zero, reason), ExpireContracts.ApprovalThresholdMinor);
-        LogPaidAfterEnd(logger, contract.PartitionKey, state.Name(), outcome.RefundMinor);
-        return new RefundRequestEntity
-        {
-            PartitionKey = contract.PartitionKey,
-            RefundMinor = outcome.RefundMinor,
-            Currency = payment.Currency,
-            Reason = reason.ToString(),
-            AwaitsAdminApproval = outcome.AwaitsAdminApproval,
-            RequestedAt = now,
-        };
-    }
-
     private async Task<ContractEntity?> ContractOfAsync(Session session, CancellationToken cancellationToken)
     {
         var contractId = session.Metadata?.GetValueOrDefault("contract_id") ?? session.ClientReferenceId;
@@ -240,7 +210,7 @@ public sealed partial class SessionPayments(
     [LoggerMessage(EventId = 8020, Level = LogLevel.Information, Message = "Payment of contract {ContractId} recorded: session {SessionId}, {AmountMinor} {Currency} of which tax {TaxMinor}")]
     private static partial void LogPaid(ILogger logger, string contractId, string sessionId, long amountMinor, string currency, long taxMinor);
 
-    [LoggerMessage(EventId = 8021, Level = LogLevel.Error, Message = "Contract {ContractId} was paid again through session {SessionId} (first paid by {FirstSessionId}): refund the second payment")]
+    [LoggerMessage(EventId = 8021, Level = LogLevel.Warning, Message = "Contract {ContractId} was paid again through session {SessionId} (first paid by {FirstSessionId}): the second payment is owed back in full")]
     private static partial void LogPaidTwice(ILogger logger, string contractId, string sessionId, string firstSessionId);
 
     [LoggerMessage(EventId = 8022, Level = LogLevel.Warning, Message = "Checkout session {SessionId} names no known contract ('{ContractId}'); event acknowledged and ignored")]
@@ -248,9 +218,6 @@ public sealed partial class SessionPayments(
 
     [LoggerMessage(EventId = 8024, Level = LogLevel.Warning, Message = "Checkout session {SessionId} could not be read back with its tax breakdown; the event's copy is used")]
     private static partial void LogNoBreakdown(ILogger logger, Exception exception, string sessionId);
-
-    [LoggerMessage(EventId = 8023, Level = LogLevel.Warning, Message = "Contract {ContractId} was paid after it became {State}: full refund of {RefundMinor} requested")]
-    private static partial void LogPaidAfterEnd(ILogger logger, string contractId, string state, long refundMinor);
 }
 
 /// <summary>Copies what a Checkout Session says about the money and the buyer onto the payment row.</summary>

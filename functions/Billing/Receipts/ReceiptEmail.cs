@@ -37,23 +37,7 @@ public sealed record ReceiptEmail(
         byte[] pdf,
         string paymentKey)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(invoiceNumber);
-        ArgumentException.ThrowIfNullOrWhiteSpace(contractId);
-        ArgumentException.ThrowIfNullOrWhiteSpace(to);
-        ArgumentException.ThrowIfNullOrWhiteSpace(grossAmount);
-        ArgumentException.ThrowIfNullOrWhiteSpace(paymentKey);
-        ArgumentNullException.ThrowIfNull(pdf);
-        if (pdf.Length == 0)
-        {
-            throw new ArgumentException("The invoice PDF is empty.", nameof(pdf));
-        }
-
-        if (!MailAddress.TryCreate(to, out _))
-        {
-            // The address itself stays out of the message: exceptions end up in logs.
-            throw new ArgumentException($"The receipt for payment {paymentKey} has no valid recipient address.", nameof(to));
-        }
-
+        Validate(invoiceNumber, contractId, to, grossAmount, pdf, paymentKey);
         var name = string.IsNullOrWhiteSpace(buyerName) ? null : buyerName.Trim();
         var date = issueDate.ToString("d MMMM yyyy", CultureInfo.InvariantCulture);
         var subject = $"Your receipt: invoice {invoiceNumber}";
@@ -86,5 +70,77 @@ public sealed record ReceiptEmail(
             """;
 
         return new ReceiptEmail(to.Trim(), name, subject, text, body, $"{invoiceNumber}.pdf", pdf, paymentKey);
+    }
+
+    /// <summary>Writes the email that sends the buyer the credit note for a refund, with the note's PDF attached.</summary>
+    /// <param name="creditNoteNumber">As printed on the note (<c>CN-2025-000007</c>); also names the attachment.</param>
+    /// <param name="invoiceNumber">The invoice the note corrects.</param>
+    /// <param name="refundedAmount">The amount refunded, already formatted with its currency.</param>
+    /// <param name="documentKey">The credit note's key; travels with the mail as a SendGrid custom arg.</param>
+    public static ReceiptEmail ForCreditNote(
+        string creditNoteNumber,
+        string invoiceNumber,
+        string contractId,
+        string buyerName,
+        string to,
+        string refundedAmount,
+        DateOnly issueDate,
+        byte[] pdf,
+        string documentKey)
+    {
+        Validate(creditNoteNumber, contractId, to, refundedAmount, pdf, documentKey);
+        ArgumentException.ThrowIfNullOrWhiteSpace(invoiceNumber);
+        var name = string.IsNullOrWhiteSpace(buyerName) ? null : buyerName.Trim();
+        var date = issueDate.ToString("d MMMM yyyy", CultureInfo.InvariantCulture);
+        var subject = $"Your refund: credit note {creditNoteNumber}";
+
+        var text = $"""
+            {(name is null ? "Hello," : $"Hello {name},")}
+
+            We have refunded {refundedAmount} to you. It reaches your account through the payment method you paid with.
+
+            Credit note {creditNoteNumber}, issued {date}, is attached as a PDF. It corrects invoice {invoiceNumber} of contract {contractId}.
+            Please keep it with that invoice for your records.
+
+            Decent Cloud
+            """;
+
+        var html = HtmlEncoder.Default;
+        var greeting = name is null ? "Hello," : $"Hello {html.Encode(name)},";
+        var body = $"""
+            <!DOCTYPE html>
+            <html lang="en">
+            <head><meta charset="utf-8"><title>{html.Encode(subject)}</title></head>
+            <body style="font-family: sans-serif; line-height: 1.5;">
+            <p>{greeting}</p>
+            <p>We have refunded <strong>{html.Encode(refundedAmount)}</strong> to you. It reaches your account through the payment method you paid with.</p>
+            <p>Credit note <strong>{html.Encode(creditNoteNumber)}</strong>, issued {html.Encode(date)}, is attached as a PDF. It corrects invoice {html.Encode(invoiceNumber)} of contract <code>{html.Encode(contractId)}</code>.<br>
+            Please keep it with that invoice for your records.</p>
+            <p>Decent Cloud</p>
+            </body>
+            </html>
+            """;
+
+        return new ReceiptEmail(to.Trim(), name, subject, text, body, $"{creditNoteNumber}.pdf", pdf, documentKey);
+    }
+
+    private static void Validate(string number, string contractId, string to, string amount, byte[] pdf, string paymentKey)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(number);
+        ArgumentException.ThrowIfNullOrWhiteSpace(contractId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(to);
+        ArgumentException.ThrowIfNullOrWhiteSpace(amount);
+        ArgumentException.ThrowIfNullOrWhiteSpace(paymentKey);
+        ArgumentNullException.ThrowIfNull(pdf);
+        if (pdf.Length == 0)
+        {
+            throw new ArgumentException("The PDF is empty.", nameof(pdf));
+        }
+
+        if (!MailAddress.TryCreate(to, out _))
+        {
+            // The address itself stays out of the message: exceptions end up in logs.
+            throw new ArgumentException($"The email for {paymentKey} has no valid recipient address.", nameof(to));
+        }
     }
 }

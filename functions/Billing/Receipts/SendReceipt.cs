@@ -5,7 +5,8 @@ using DecentCloud.Functions.Hosting.Queues;
 namespace DecentCloud.Functions.Billing.Receipts;
 
 /// <summary>
-/// Queue <c>billing-receipts</c>: emails the receipt of an issued invoice with its PDF attached, once per payment. A
+/// Queue <c>billing-receipts</c>: emails the receipt of an issued invoice with its PDF attached, once per payment, and
+/// likewise each credit note once (the buyer learns of the refund with the document that corrects the invoice). A
 /// SendGrid failure throws, so the queue retries it and after the last attempt the message waits in
 /// <c>billing-receipts-poison</c> for an admin to replay (docs/operations.md). SendGrid has no idempotency key: the
 /// sent mark is written right after its 202, so only a crash between the two could send a second copy.
@@ -31,9 +32,11 @@ public sealed partial class SendReceipt(
 
         var document = invoice.Document();
         var pdf = await blobs.ReadAsync(invoice.BlobName, cancellationToken);
-        var email = ReceiptEmail.For(
-            invoice.Number, work.ContractId, document.Buyer.Name, invoice.ReceiptTo!, MoneyFormat.Format(invoice.GrossMinor, invoice.Currency),
-            DateOnly.FromDateTime(invoice.IssuedAt.UtcDateTime), pdf, work.SessionId);
+        var amount = MoneyFormat.Format(invoice.GrossMinor, invoice.Currency);
+        var issued = DateOnly.FromDateTime(invoice.IssuedAt.UtcDateTime);
+        var email = document.Kind == InvoiceKind.CreditNote
+            ? ReceiptEmail.ForCreditNote(invoice.Number, document.RefersTo ?? "", work.ContractId, document.Buyer.Name, invoice.ReceiptTo!, amount, issued, pdf, invoice.RowKey)
+            : ReceiptEmail.For(invoice.Number, work.ContractId, document.Buyer.Name, invoice.ReceiptTo!, amount, issued, pdf, work.SessionId);
         string? messageId;
         try
         {
@@ -115,8 +118,8 @@ public sealed partial class SendReceipt(
     }
 
     private async Task<InvoiceEntity> FindAsync(ReceiptWork work, CancellationToken cancellationToken) =>
-        await rows.FindAsync<InvoiceEntity>(work.ContractId, InvoiceEntity.RowKeyFor(work.SessionId), cancellationToken)
-            ?? throw new InvalidOperationException($"no invoice for session {work.SessionId} of contract {work.ContractId}");
+        await rows.FindAsync<InvoiceEntity>(work.ContractId, work.RowKey, cancellationToken)
+            ?? throw new InvalidOperationException($"no issued document {work.RowKey} of contract {work.ContractId}");
 
     [LoggerMessage(EventId = 8051, Level = LogLevel.Warning, Message = "Could not release the receipt claim of {Number}; it runs out by itself")]
     private static partial void LogClaimKept(ILogger logger, Exception exception, string number);

@@ -1,15 +1,15 @@
 using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Hosting.Timers;
-using DecentCloud.Functions.Marketplace.Contracts;
 
 namespace DecentCloud.Functions.Billing.Refunding;
 
 /// <summary>
-/// Timer: pays out the refunds the platform owes (rows written with the move that caused them: a rejected, expired or
-/// failed paid contract, a payment after the contract ended) through the Stripe Refunds API, once no admin approval
-/// is pending. Stripe's idempotency key is the contract's refund, so a crash after Stripe's answer cannot refund
-/// twice. <c>charge.refunded</c> then issues the credit note and marks the refund done.
+/// Timer: pays the refunds owed (<see cref="RefundOwedEntity"/>), each against its own payment, through the Stripe
+/// Refunds API, once no admin approval is pending. The amount is fixed on the row before Stripe is called and the
+/// idempotency key names the payment, so a crash anywhere, or two timer runs at once, never refund twice: every retry
+/// sends the same request and Stripe answers it with the same refund. <c>charge.refunded</c> then marks the refund done
+/// and issues its credit note.
 /// </summary>
 public sealed partial class PayRefunds(ContractRows rows, StripeGateway stripe, TimeProvider time, ILogger<PayRefunds> logger) : ITimerFunction
 {
@@ -17,9 +17,9 @@ public sealed partial class PayRefunds(ContractRows rows, StripeGateway stripe, 
     {
         var (paid, failed) = (0, 0);
         // A scan of refund rows across contracts: few, and each is paid once.
-        await foreach (var refund in rows.AcrossContractsAsync<RefundRequestEntity>(RefundRequestEntity.RefundRowKey, cancellationToken))
+        await foreach (var refund in rows.AcrossContractsAsync<RefundOwedEntity>(RefundOwedEntity.RowKeyPrefix, cancellationToken))
         {
-            if (refund.RefundedAt is not null || refund.RefundIssuedAt is not null || refund.AwaitsAdminApproval || refund.RefundMinor <= 0)
+            if (refund.RefundedAt is not null || refund.RefundIssuedAt is not null || refund.AwaitsAdminApproval)
             {
                 continue;
             }
@@ -33,33 +33,50 @@ public sealed partial class PayRefunds(ContractRows rows, StripeGateway stripe, 
             }
             catch (StripeCallException ex)
             {
-                // The next run tries again; one refused refund does not hold up the others.
+                // The next run tries again with the same request; one refused refund does not hold up the others.
                 failed++;
-                LogRefundFailed(logger, ex, refund.PartitionKey, refund.RefundMinor);
+                LogRefundFailed(logger, ex, refund.PartitionKey, refund.SessionId, refund.IssuingMinor ?? refund.RefundMinor);
             }
         }
 
         LogSwept(logger, paid, failed);
     }
 
-    private async Task<bool> PayAsync(RefundRequestEntity refund, CancellationToken cancellationToken)
+    private async Task<bool> PayAsync(RefundOwedEntity refund, CancellationToken cancellationToken)
     {
-        var contract = await rows.ContractAsync(refund.PartitionKey, cancellationToken);
-        if (contract?.PaidSessionId is not { } sessionId
-            || await rows.FindAsync<PaymentEntity>(refund.PartitionKey, PaymentEntity.RowKeyFor(sessionId), cancellationToken) is not { PaymentIntentId: { } intent } payment)
+        if (await rows.FindAsync<PaymentEntity>(refund.PartitionKey, PaymentEntity.RowKeyFor(refund.SessionId), cancellationToken) is not { PaymentIntentId: { } intent } payment)
         {
-            LogNoPayment(logger, refund.PartitionKey);
+            LogNoPayment(logger, refund.PartitionKey, refund.SessionId);
             return false;
         }
 
-        // Never more than the payment still holds (DOMAIN.md: a refund larger than its payment is impossible).
-        var amount = Math.Min(refund.RefundMinor, payment.AmountTotalMinor - payment.RefundedMinor);
-        if (amount <= 0)
+        if (refund.IssuingMinor is null)
         {
-            return false;
+            // What Stripe refunded of this payment since the refund was computed counts towards it (a refund made by hand in
+            // the Dashboard); and never more than the payment still holds (a refund above it is impossible).
+            var since = Math.Max(0, payment.RefundedMinor - refund.RefundedBeforeMinor);
+            var amount = Math.Min(refund.RefundMinor - since, payment.AmountTotalMinor - payment.RefundedMinor);
+            refund.IssuingMinor = Math.Max(0, amount);
+            refund.RefundedAtIssueMinor = payment.RefundedMinor;
+            if (amount <= 0)
+            {
+                refund.RefundedAt = time.GetUtcNow();
+                LogAlreadyCovered(logger, refund.PartitionKey, refund.SessionId);
+            }
+
+            if (!await rows.TryReplaceAsync(refund, cancellationToken))
+            {
+                // Another run (or charge.refunded) changed the row first; the next run reads it again.
+                return false;
+            }
+
+            if (amount <= 0)
+            {
+                return false;
+            }
         }
 
-        var issued = await stripe.RefundAsync(intent, amount, refund.PartitionKey, refund.Reason, cancellationToken);
+        var issued = await stripe.RefundAsync(intent, refund.IssuingMinor.Value, refund.PartitionKey, refund.SessionId, refund.Reason, cancellationToken);
         refund.RefundIssuedAt = time.GetUtcNow();
         refund.StripeRefundId = issued.Id;
         if (!await rows.TryReplaceAsync(refund, cancellationToken))
@@ -68,22 +85,25 @@ public sealed partial class PayRefunds(ContractRows rows, StripeGateway stripe, 
             LogMarkLost(logger, refund.PartitionKey, issued.Id);
         }
 
-        LogRefunded(logger, refund.PartitionKey, amount, refund.Currency, issued.Id);
+        LogRefunded(logger, refund.PartitionKey, refund.SessionId, refund.IssuingMinor.Value, refund.Currency, issued.Id);
         return true;
     }
 
-    [LoggerMessage(EventId = 8060, Level = LogLevel.Information, Message = "Refund of {AmountMinor} {Currency} for contract {ContractId} asked of Stripe: {RefundId}")]
-    private static partial void LogRefunded(ILogger logger, string contractId, long amountMinor, string currency, string refundId);
+    [LoggerMessage(EventId = 8060, Level = LogLevel.Information, Message = "Refund of {AmountMinor} {Currency} for contract {ContractId}, payment {SessionId}, asked of Stripe: {RefundId}")]
+    private static partial void LogRefunded(ILogger logger, string contractId, string sessionId, long amountMinor, string currency, string refundId);
 
-    [LoggerMessage(EventId = 8061, Level = LogLevel.Error, Message = "Refund of {AmountMinor} for contract {ContractId} failed at Stripe; the next run tries again")]
-    private static partial void LogRefundFailed(ILogger logger, Exception exception, string contractId, long amountMinor);
+    [LoggerMessage(EventId = 8061, Level = LogLevel.Error, Message = "Refund of {AmountMinor} for contract {ContractId}, payment {SessionId}, failed at Stripe; the next run tries again")]
+    private static partial void LogRefundFailed(ILogger logger, Exception exception, string contractId, string sessionId, long amountMinor);
 
-    [LoggerMessage(EventId = 8062, Level = LogLevel.Warning, Message = "Refund for contract {ContractId} has no recorded Stripe payment to refund")]
-    private static partial void LogNoPayment(ILogger logger, string contractId);
+    [LoggerMessage(EventId = 8062, Level = LogLevel.Warning, Message = "Refund for contract {ContractId} names payment {SessionId}, which has no recorded Stripe payment intent")]
+    private static partial void LogNoPayment(ILogger logger, string contractId, string sessionId);
 
     [LoggerMessage(EventId = 8063, Level = LogLevel.Warning, Message = "Refund {RefundId} of contract {ContractId} issued, but its row changed before it was marked")]
     private static partial void LogMarkLost(ILogger logger, string contractId, string refundId);
 
     [LoggerMessage(EventId = 8064, Level = LogLevel.Information, Message = "Refund sweep: {Paid} refunds asked of Stripe, {Failed} failed")]
     private static partial void LogSwept(ILogger logger, int paid, int failed);
+
+    [LoggerMessage(EventId = 8065, Level = LogLevel.Information, Message = "Refund for contract {ContractId}, payment {SessionId}, is already covered by what Stripe refunded; marked done")]
+    private static partial void LogAlreadyCovered(ILogger logger, string contractId, string sessionId);
 }

@@ -78,10 +78,10 @@ public sealed class StripeGateway
     }
 
     /// <summary>
-    /// Refunds <paramref name="amountMinor"/> of the payment intent. The idempotency key is the contract's refund: a
-    /// retry after a crash gets the same refund from Stripe, never a second one.
+    /// Refunds <paramref name="amountMinor"/> of the payment intent. The idempotency key is the payment's refund (one
+    /// per payment): a retry after a crash gets the same refund from Stripe, never a second one.
     /// </summary>
-    public async Task<Refund> RefundAsync(string paymentIntentId, long amountMinor, string contractId, string reason, CancellationToken cancellationToken)
+    public async Task<Refund> RefundAsync(string paymentIntentId, long amountMinor, string contractId, string sessionId, string reason, CancellationToken cancellationToken)
     {
         try
         {
@@ -90,14 +90,14 @@ public sealed class StripeGateway
                 {
                     PaymentIntent = paymentIntentId,
                     Amount = amountMinor,
-                    Metadata = new Dictionary<string, string> { ["contract_id"] = contractId, ["reason"] = reason },
+                    Metadata = new Dictionary<string, string> { ["contract_id"] = contractId, ["session_id"] = sessionId, ["reason"] = reason },
                 },
-                new RequestOptions { IdempotencyKey = $"refund-{contractId}" },
+                new RequestOptions { IdempotencyKey = $"refund-{sessionId}" },
                 cancellationToken);
         }
         catch (StripeException ex)
         {
-            throw new StripeCallException($"refunding {amountMinor} of payment intent {paymentIntentId} for contract {contractId}", ex);
+            throw new StripeCallException($"refunding {amountMinor} of payment intent {paymentIntentId} (contract {contractId}, session {sessionId})", ex);
         }
     }
 

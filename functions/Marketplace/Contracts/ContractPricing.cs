@@ -24,7 +24,7 @@ public abstract record PriceResult
 /// requirement (see <see cref="ContractStateMachine"/>), so a priced offering must never round down to
 /// a free contract; the renter pays less than one minor unit above the exact share, and whole months
 /// (multiples of 720 hours) are exact. Refunds follow the same rule from the provider's side
-/// (see <see cref="Refunds"/>).
+/// (see <see cref="Billing.Refunding.RefundRules"/>).
 /// </summary>
 public static class ContractPricing
 {

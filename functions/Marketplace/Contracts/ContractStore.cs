@@ -51,10 +51,10 @@ public sealed class ContractStore(TableServiceClient tables)
     /// <summary>
     /// Replaces the contract (If-Match its ETag) and adds <paramref name="move"/> in one transaction; false when the
     /// contract changed since read or the history row exists (storage answered 412 or 409): nothing was written.
-    /// <paramref name="alongside"/>, when given, is added in the same transaction (a refund request that must
-    /// exist exactly when the move does).
+    /// <paramref name="alongside"/> rows of the same partition are added in the same transaction (the refunds owed, which
+    /// must exist exactly when the move does); one that exists already fails the whole transaction (409).
     /// </summary>
-    public async Task<bool> TryMoveAsync(ContractEntity contract, ContractMoveEntity move, CancellationToken cancellationToken, ITableEntity? alongside = null)
+    public async Task<bool> TryMoveAsync(ContractEntity contract, ContractMoveEntity move, CancellationToken cancellationToken, IEnumerable<ITableEntity>? alongside = null)
     {
         await EnsureTableAsync(cancellationToken);
         try
@@ -64,10 +64,7 @@ public sealed class ContractStore(TableServiceClient tables)
                 new TableTransactionAction(TableTransactionActionType.UpdateReplace, contract, contract.ETag),
                 new TableTransactionAction(TableTransactionActionType.Add, move),
             ];
-            if (alongside is not null)
-            {
-                actions.Add(new TableTransactionAction(TableTransactionActionType.Add, alongside));
-            }
+            actions.AddRange((alongside ?? []).Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)));
 
             var response = await table.SubmitTransactionAsync(actions, cancellationToken);
             contract.ETag = response.Value[0].Headers.ETag ?? default;

@@ -1,21 +1,19 @@
 using Azure.Data.Tables;
+using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Hosting.Timers;
 using DecentCloud.Functions.Marketplace.Events;
 
 namespace DecentCloud.Functions.Marketplace.Contracts;
 
 /// <summary>
-/// Timer: contracts left waiting too long (DOMAIN.md). Requested or pending for an hour: expired. Accepted or
-/// provisioning for an hour with no result: provisioningfailed. A paid one gets its full refund request in the
-/// same transaction as the move (DOMAIN.md fix: a paid contract never expires without its refund).
+/// Timer: contracts left waiting too long (docs/contracts.md, "Timeouts"). Requested or pending for an hour: expired.
+/// Accepted or provisioning for an hour with no result: provisioningfailed. A paid one owes its payments back in full,
+/// written in the same transaction as the move: a paid contract never times out without its refunds on record.
 /// </summary>
-public sealed partial class ExpireContracts(ContractStore store, ContractEvents events, TimeProvider time, ILogger<ExpireContracts> logger) : ITimerFunction
+public sealed partial class ExpireContracts(ContractStore store, RefundsOwed refunds, ContractEvents events, TimeProvider time, ILogger<ExpireContracts> logger) : ITimerFunction
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromHours(1);
     public const string Mover = "system:timeout";
-
-    /// <summary>Refunds above this wait for an admin (minor units); a full refund of a big contract is still a big refund.</summary>
-    public const long ApprovalThresholdMinor = 100_000;
 
     public async Task Run(TimerInfo timer, CancellationToken cancellationToken)
     {
@@ -45,26 +43,11 @@ public sealed partial class ExpireContracts(ContractStore store, ContractEvents 
             return false;
         }
 
-        RefundRequestEntity? refund = null;
-        if (contract.PaymentSucceeded && contract.PriceMinor > 0)
-        {
-            var reason = to == ContractState.Expired ? RefundReason.ExpiredWaitingForProvider : RefundReason.ProvisioningFailed;
-            var outcome = Refunds.Compute(new RefundInput(contract.PriceMinor, 0, contract.Hours, null, now, TimeSpan.Zero, reason), ApprovalThresholdMinor);
-            refund = new RefundRequestEntity
-            {
-                PartitionKey = contract.PartitionKey,
-                RefundMinor = outcome.RefundMinor,
-                Currency = contract.Currency,
-                Reason = reason.ToString(),
-                AwaitsAdminApproval = outcome.AwaitsAdminApproval,
-                RequestedAt = now,
-            };
-        }
-
         contract.State = to.Name();
         contract.UpdatedAt = now;
         var move = new ContractMoveEntity { PartitionKey = contract.PartitionKey, RowKey = ContractMoveEntity.RowKeyFor(now), From = from.Name(), To = to.Name(), By = Mover, At = now };
-        if (!await store.TryMoveAsync(contract, move, cancellationToken, refund))
+        var owed = await refunds.ForMoveAsync(contract, from, to, now, cancellationToken);
+        if (!await store.TryMoveAsync(contract, move, cancellationToken, owed))
         {
             // Someone moved it first (accepted, cancelled...): the next sweep looks again.
             return false;

@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Identity;
 using DecentCloud.Functions.Marketplace.Events;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -5,33 +6,33 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace DecentCloud.Functions.Marketplace.Contracts;
 
 /// <summary><c>POST /api/v1/contracts/{id}/accept</c>, signed by the provider.</summary>
-public sealed class AcceptContract(ContractStore store, ContractEvents events, TimeProvider time)
+public sealed class AcceptContract(ContractStore store, RefundsOwed refunds, ContractEvents events, TimeProvider time)
 {
     [EndpointSummary("Accept a contract")]
     [EndpointDescription("Signed by the contract's provider (403 for any other key). 409 naming the current state if the contract cannot move to accepted "
         + "or changed concurrently; 404 if there is no such contract.")]
     public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken) =>
-        ContractMoves.MoveAsync(store, events, time, id, ContractState.Accepted, ContractParty.Provider, "accept", EventSubscriptions.ContractAccepted, context, cancellationToken);
+        ContractMoves.MoveAsync(store, refunds, events, time, id, ContractState.Accepted, ContractParty.Provider, "accept", EventSubscriptions.ContractAccepted, context, cancellationToken);
 }
 
 /// <summary><c>POST /api/v1/contracts/{id}/reject</c>, signed by the provider.</summary>
-public sealed class RejectContract(ContractStore store, ContractEvents events, TimeProvider time)
+public sealed class RejectContract(ContractStore store, RefundsOwed refunds, ContractEvents events, TimeProvider time)
 {
     [EndpointSummary("Reject a contract")]
     [EndpointDescription("Signed by the contract's provider (403 for any other key). 409 naming the current state if the contract cannot move to rejected "
         + "or changed concurrently; 404 if there is no such contract.")]
     public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken) =>
-        ContractMoves.MoveAsync(store, events, time, id, ContractState.Rejected, ContractParty.Provider, "reject", EventSubscriptions.ContractRejected, context, cancellationToken);
+        ContractMoves.MoveAsync(store, refunds, events, time, id, ContractState.Rejected, ContractParty.Provider, "reject", EventSubscriptions.ContractRejected, context, cancellationToken);
 }
 
 /// <summary><c>POST /api/v1/contracts/{id}/cancel</c>, signed by the renter.</summary>
-public sealed class CancelContract(ContractStore store, ContractEvents events, TimeProvider time)
+public sealed class CancelContract(ContractStore store, RefundsOwed refunds, ContractEvents events, TimeProvider time)
 {
     [EndpointSummary("Cancel a contract")]
     [EndpointDescription("Signed by the contract's renter (403 for any other key). 409 naming the current state if the contract cannot move to cancelled "
         + "or changed concurrently; 404 if there is no such contract.")]
     public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken) =>
-        ContractMoves.MoveAsync(store, events, time, id, ContractState.Cancelled, ContractParty.Renter, "cancel", EventSubscriptions.ContractCancelled, context, cancellationToken);
+        ContractMoves.MoveAsync(store, refunds, events, time, id, ContractState.Cancelled, ContractParty.Renter, "cancel", EventSubscriptions.ContractCancelled, context, cancellationToken);
 }
 
 internal enum ContractParty
@@ -43,7 +44,7 @@ internal enum ContractParty
 internal static class ContractMoves
 {
     public static async Task<Results<Ok<ContractView>, ProblemHttpResult>> MoveAsync(
-        ContractStore store, ContractEvents events, TimeProvider time, string id, ContractState to, ContractParty party, string action, string eventName,
+        ContractStore store, RefundsOwed refunds, ContractEvents events, TimeProvider time, string id, ContractState to, ContractParty party, string action, string eventName,
         HttpContext context, CancellationToken cancellationToken)
     {
         if (await store.FindAsync(id, cancellationToken) is not { } contract)
@@ -76,7 +77,9 @@ internal static class ContractMoves
             By = caller.PublicKeyHex,
             At = now,
         };
-        if (!await store.TryMoveAsync(contract, move, cancellationToken))
+        // A paid contract that ends owes its payments back, written with the move: both or neither.
+        var owed = await refunds.ForMoveAsync(contract, from, to, now, cancellationToken);
+        if (!await store.TryMoveAsync(contract, move, cancellationToken, owed))
         {
             var current = await store.FindAsync(id, cancellationToken);
             return current is null ? ContractProblems.NotFound(id) : ContractProblems.ChangedConcurrently(current.CurrentState);

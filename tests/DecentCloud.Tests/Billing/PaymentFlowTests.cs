@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Billing.Invoices;
+using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Billing.Vat;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Tests.Support;
@@ -323,10 +324,10 @@ public sealed partial class PaymentFlowTests(AzuriteFixture storage, BillingWorl
         await DeliverAsync(StripeEvents.Event("checkout.session.completed", world.Stripe.CompletedSession(checkout.SessionId, taxMinor: 285)));
 
         await InvoicedAsync(contract.Id);
-        var refund = await Marketplace.RowAsync<RefundRequestEntity>(app, contract.Id, RefundRequestEntity.RefundRowKey);
+        var refund = await Marketplace.RowAsync<RefundOwedEntity>(app, contract.Id, RefundOwedEntity.RowKeyFor(checkout.SessionId));
         Assert.NotNull(refund);
         Assert.Equal(1785, refund.RefundMinor);
-        Assert.Equal(nameof(RefundReason.ExpiredWaitingForProvider), refund.Reason);
+        Assert.Equal(nameof(RefundReason.PaidAfterEnd), refund.Reason);
     }
 
     [GeneratedRegex(@"\s+")]

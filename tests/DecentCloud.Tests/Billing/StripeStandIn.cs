@@ -42,6 +42,7 @@ public sealed class StripeStandIn : IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte> inProgress = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, JsonObject> customers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, JsonObject> sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Charged> charges = new(StringComparer.Ordinal);
     private readonly JsonObject fixtures;
     private int failNext;
 
@@ -56,6 +57,60 @@ public sealed class StripeStandIn : IAsyncDisposable
     public IReadOnlyList<StripeRequest> Requests => requests.ToArray();
 
     public IReadOnlyDictionary<string, JsonObject> Sessions => sessions;
+
+    /// <summary>What Stripe holds of one paid payment intent: its single charge, and what was refunded of it.</summary>
+    private sealed class Charged(long amount, string currency)
+    {
+        public long Amount { get; } = amount;
+
+        public string Currency { get; } = currency;
+
+        public long Refunded { get; set; }
+    }
+
+    /// <summary>Makes the stand-in hold a paid charge for the payment intent, as Stripe does once a Checkout Session is paid.</summary>
+    public void HoldPayment(string paymentIntentId, long amountMinor, string currency = "eur") =>
+        charges.TryAdd(paymentIntentId, new Charged(amountMinor, currency));
+
+    /// <summary>A Checkout Session opened for the contract without the app (as a second browser tab would have one).</summary>
+    public string OpenSession(string contractId, long unitAmountMinor)
+    {
+        var (status, session) = CreateSession(new Dictionary<string, string>
+        {
+            ["mode"] = "payment",
+            ["success_url"] = "https://decent-cloud.example/paid",
+            ["client_reference_id"] = contractId,
+            ["metadata[contract_id]"] = contractId,
+            ["line_items[0][quantity]"] = "1",
+            ["line_items[0][price_data][currency]"] = "eur",
+            ["line_items[0][price_data][unit_amount]"] = unitAmountMinor.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["line_items[0][price_data][product_data][name]"] = "Small VM",
+        });
+        return status == 200 ? session["id"]!.GetValue<string>() : throw new InvalidOperationException(session.ToJsonString());
+    }
+
+    /// <summary>A refund made in the Stripe Dashboard, not by the app.</summary>
+    public void RefundInDashboard(string paymentIntentId, long amountMinor)
+    {
+        var (status, body) = CreateRefund(new Dictionary<string, string> { ["payment_intent"] = paymentIntentId, ["amount"] = amountMinor.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        if (status != 200)
+        {
+            throw new InvalidOperationException(body.ToJsonString());
+        }
+    }
+
+    /// <summary>What Stripe has refunded of the payment intent's charge so far.</summary>
+    public long RefundedOf(string paymentIntentId) => charges.TryGetValue(paymentIntentId, out var charge) ? charge.Refunded : 0;
+
+    /// <summary>The charge as Stripe sends it in <c>charge.refunded</c> now: its cumulative <c>amount_refunded</c>.</summary>
+    public JsonObject RefundedCharge(string paymentIntentId)
+    {
+        var charge = charges[paymentIntentId];
+        lock (charge)
+        {
+            return StripeEvents.RefundedCharge(paymentIntentId, charge.Amount, charge.Refunded, charge.Currency);
+        }
+    }
 
     /// <summary>The next <paramref name="count"/> requests are answered 500 api_error (Stripe.net retries those).</summary>
     public void FailNext(int count) => Volatile.Write(ref failNext, count);
@@ -139,6 +194,11 @@ public sealed class StripeStandIn : IAsyncDisposable
 
         // Stripe now holds the completed session; the event's copy leaves out the expandable tax breakdown.
         sessions[sessionId] = session.DeepClone().AsObject();
+        if (paymentStatus == "paid")
+        {
+            HoldPayment(session["payment_intent"]!.GetValue<string>(), session["amount_total"]!.GetValue<long>(), session["currency"]!.GetValue<string>());
+        }
+
         ((JsonObject)session["total_details"]!).Remove("breakdown");
         return session;
     }
@@ -379,10 +439,38 @@ public sealed class StripeStandIn : IAsyncDisposable
             return (400, Error("invalid_request_error", "Invalid positive integer", "amount"));
         }
 
+        // As Stripe: a refund is of a charge that exists, and never above what it still holds.
+        var intent = form.GetValueOrDefault("payment_intent") ?? "";
+        if (!charges.TryGetValue(intent, out var charge))
+        {
+            return (400, Error("invalid_request_error", $"No such payment_intent: '{intent}'", "payment_intent", "resource_missing"));
+        }
+
+        long refunded;
+        lock (charge)
+        {
+            var remaining = charge.Amount - charge.Refunded;
+            if (remaining == 0)
+            {
+                return (400, Error("invalid_request_error", $"Charge ch_{intent[3..]} has already been refunded.", null, "charge_already_refunded"));
+            }
+
+            refunded = form.TryGetValue("amount", out var given) ? long.Parse(given, System.Globalization.CultureInfo.InvariantCulture) : remaining;
+            if (refunded > remaining)
+            {
+                return (400, Error("invalid_request_error",
+                    $"Refund amount ({Money(refunded, charge.Currency)}) is greater than unrefunded amount on charge ({Money(remaining, charge.Currency)})", "amount", "amount_too_large"));
+            }
+
+            charge.Refunded += refunded;
+        }
+
         var refund = fixtures["refund"]!.DeepClone().AsObject();
         refund["id"] = "re_" + RandomId(24);
-        refund["payment_intent"] = form.GetValueOrDefault("payment_intent");
-        refund["amount"] = form.TryGetValue("amount", out var given) ? long.Parse(given, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        refund["payment_intent"] = intent;
+        refund["charge"] = "ch_" + intent[3..];
+        refund["amount"] = refunded;
+        refund["currency"] = charge.Currency;
         refund["status"] = "succeeded";
         var metadata = new JsonObject();
         foreach (var (key, value) in form.Where(p => p.Key.StartsWith("metadata[", StringComparison.Ordinal)))
@@ -393,6 +481,9 @@ public sealed class StripeStandIn : IAsyncDisposable
         refund["metadata"] = metadata;
         return (200, refund);
     }
+
+    private static string Money(long minor, string currency) =>
+        $"{currency.ToUpperInvariant()} {(minor / 100m).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)}";
 
     private static void Apply(JsonObject customer, Dictionary<string, string> form)
     {

@@ -1,3 +1,6 @@
+using DecentCloud.Functions.Billing;
+using DecentCloud.Functions.Billing.Payments;
+using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Hosting.Timers;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Tests.Support;
@@ -9,7 +12,7 @@ public sealed class ContractTimeoutTests(AzuriteFixture storage) : IClassFixture
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
 
-    private static async Task<ContractEntity> InsertAsync(ContractStore store, ContractState state, bool paid, DateTimeOffset updated, long price = 72_000)
+    private static async Task<ContractEntity> InsertAsync(ContractStore store, ContractRows rows, ContractState state, bool paid, DateTimeOffset updated, long price = 72_000)
     {
         var contract = new ContractEntity
         {
@@ -27,6 +30,23 @@ public sealed class ContractTimeoutTests(AzuriteFixture storage) : IClassFixture
             UpdatedAt = updated,
         };
         Assert.True(await store.TryAddAsync(contract, CancellationToken.None));
+        if (paid)
+        {
+            // Paid through Checkout: the net price plus 19 % VAT.
+            Assert.True(await rows.TryAddAsync(new PaymentEntity
+            {
+                PartitionKey = contract.PartitionKey,
+                RowKey = PaymentEntity.RowKeyFor("cs_" + contract.PartitionKey),
+                SessionId = "cs_" + contract.PartitionKey,
+                Status = PaymentStatus.Paid,
+                Currency = "EUR",
+                AmountSubtotalMinor = price,
+                AmountTaxMinor = price * 19 / 100,
+                AmountTotalMinor = price + (price * 19 / 100),
+                PaymentIntentId = "pi_" + contract.PartitionKey,
+            }, CancellationToken.None));
+        }
+
         return contract;
     }
 
@@ -35,30 +55,30 @@ public sealed class ContractTimeoutTests(AzuriteFixture storage) : IClassFixture
     {
         await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
         var store = app.Services.GetRequiredService<ContractStore>();
-        var unpaidRequested = await InsertAsync(store, ContractState.Requested, paid: false, Start);
-        var paidPending = await InsertAsync(store, ContractState.Pending, paid: true, Start);
-        var paidAccepted = await InsertAsync(store, ContractState.Accepted, paid: true, Start, price: 500);
-        var fresh = await InsertAsync(store, ContractState.Requested, paid: false, Start.AddMinutes(50));
-        var active = await InsertAsync(store, ContractState.Active, paid: true, Start);
+        var rows = app.Services.GetRequiredService<ContractRows>();
+        var unpaidRequested = await InsertAsync(store, rows, ContractState.Requested, paid: false, Start);
+        var paidPending = await InsertAsync(store, rows, ContractState.Pending, paid: true, Start);
+        var paidAccepted = await InsertAsync(store, rows, ContractState.Accepted, paid: true, Start, price: 500);
+        var fresh = await InsertAsync(store, rows, ContractState.Requested, paid: false, Start.AddMinutes(50));
+        var active = await InsertAsync(store, rows, ContractState.Active, paid: true, Start);
         var time = new FakeTimeProvider(Start.AddMinutes(61));
         var sweep = ActivatorUtilities.CreateInstance<ExpireContracts>(app.Services, time);
 
         await sweep.Run(new TimerInfo(null, false, time.GetUtcNow()), CancellationToken.None);
 
         async Task<string> StateOf(ContractEntity c) => (await store.FindAsync(c.PartitionKey, CancellationToken.None))!.State;
-        async Task<RefundRequestEntity?> RefundOf(ContractEntity c) =>
-            (await store.Table.GetEntityIfExistsAsync<RefundRequestEntity>(c.PartitionKey, RefundRequestEntity.RefundRowKey)).HasValue
-                ? (await store.Table.GetEntityAsync<RefundRequestEntity>(c.PartitionKey, RefundRequestEntity.RefundRowKey)).Value
-                : null;
+        Task<List<RefundOwedEntity>> RefundsOf(ContractEntity c) => rows.ListAsync<RefundOwedEntity>(c.PartitionKey, RefundOwedEntity.RowKeyPrefix, CancellationToken.None);
 
         Assert.Equal("expired", await StateOf(unpaidRequested));
-        Assert.Null(await RefundOf(unpaidRequested));
+        Assert.Empty(await RefundsOf(unpaidRequested));
         Assert.Equal("expired", await StateOf(paidPending));
-        Assert.Equal(72_000, (await RefundOf(paidPending))!.RefundMinor);
+        var expiredRefund = Assert.Single(await RefundsOf(paidPending));
+        // The gross amount charged, VAT included: 720.00 + 136.80.
+        Assert.Equal((85_680, nameof(RefundReason.ExpiredWaitingForProvider)), (expiredRefund.RefundMinor, expiredRefund.Reason));
         Assert.Equal("provisioningfailed", await StateOf(paidAccepted));
-        var refund = (await RefundOf(paidAccepted))!;
-        Assert.Equal(500, refund.RefundMinor);
-        Assert.Equal("EUR", refund.Currency);
+        var refund = Assert.Single(await RefundsOf(paidAccepted));
+        Assert.Equal((595, nameof(RefundReason.ProvisioningFailed), "EUR"), (refund.RefundMinor, refund.Reason, refund.Currency));
+        Assert.Empty(await RefundsOf(active));
         Assert.Equal("requested", await StateOf(fresh));
         Assert.Equal("active", await StateOf(active));
         var moves = await store.MovesAsync(paidAccepted.PartitionKey, CancellationToken.None);
@@ -70,7 +90,8 @@ public sealed class ContractTimeoutTests(AzuriteFixture storage) : IClassFixture
     {
         await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
         var store = app.Services.GetRequiredService<ContractStore>();
-        var contract = await InsertAsync(store, ContractState.Accepted, paid: true, Start);
+        var rows = app.Services.GetRequiredService<ContractRows>();
+        var contract = await InsertAsync(store, rows, ContractState.Accepted, paid: true, Start);
         var time = new FakeTimeProvider(Start.AddHours(2));
         var sweep = ActivatorUtilities.CreateInstance<ExpireContracts>(app.Services, time);
 

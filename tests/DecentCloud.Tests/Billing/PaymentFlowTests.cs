@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Billing.Invoices;
+using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Billing.Vat;
 using DecentCloud.Functions.Marketplace.Contracts;
@@ -104,8 +105,8 @@ public sealed partial class PaymentFlowTests(AzuriteFixture storage, BillingWorl
 
         var invoice = await InvoicedAsync(contract.Id);
         await Eventually.HoldsAsync(() => world.SendGrid.Sent.Any(m => m.Subject?.Contains(invoice.Number, StringComparison.Ordinal) == true), "the receipt is sent");
-        // Let every queued copy finish before counting.
-        await Task.Delay(2000);
+        // Every queued copy has finished before counting.
+        await Drained.QueuesAsync(app, "stripe-events", InvoiceWork.QueueName, ReceiptWork.QueueName);
         Assert.Single(await Marketplace.DocumentsAsync(app, contract.Id));
         Assert.Single(world.SendGrid.Sent, m => m.Subject?.Contains(invoice.Number, StringComparison.Ordinal) == true);
         var payment = (await Marketplace.PaymentAsync(app, contract.Id, checkout.SessionId))!;
@@ -155,6 +156,9 @@ public sealed partial class PaymentFlowTests(AzuriteFixture storage, BillingWorl
         Assert.Equal(19m, metadata.Invoice.VatRatePercent);
         Assert.Equal(285, metadata.Invoice.VatMinor);
         Assert.Equal(BillingWorld.SellerName, metadata.Invoice.Seller.Name);
+        // The address the PDF prints as "Chausseestraße 10" and "10115 Berlin", split the same way.
+        Assert.Equal(("Chausseestraße 10", "10115", "Berlin"), (metadata.Invoice.Seller.Line1, metadata.Invoice.Seller.PostalCode, metadata.Invoice.Seller.City));
+        Assert.Equal($"/api/v1/contracts/{contract.Id}/invoice", metadata.Invoice.Href);
         Assert.Empty(metadata.CreditNotes);
     }
 

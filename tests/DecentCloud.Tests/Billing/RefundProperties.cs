@@ -97,6 +97,7 @@ public sealed class RefundProperties
         // Seconds in service between provisioning and the end: every stretch that is not a pause, cut off at the end.
         BigInteger servedTicks = 0;
         var at = c.ProvisionedAt;
+        var pausedNow = false;
         foreach (var (paused, seconds) in c.Stretches)
         {
             var until = at.AddSeconds(seconds);
@@ -107,9 +108,11 @@ public sealed class RefundProperties
             }
 
             at = until;
+            pausedNow = paused;
         }
 
-        if (c.EndedAt > at)
+        // The last stretch's state lasts until the end: no move followed it.
+        if (!pausedNow && c.EndedAt > at)
         {
             servedTicks += (c.EndedAt - at).Ticks;
         }

@@ -211,13 +211,23 @@ public sealed partial class RefundsOwedTests(AzuriteFixture storage, BillingWorl
         var secondSession = world.Stripe.CompletedSession(second, taxMinor: Vat);
         var secondIntent = secondSession["payment_intent"]!.GetValue<string>();
         await DeliverAsync(StripeEvents.Event("checkout.session.completed", secondSession));
-        await Eventually.HoldsAsync(async () => (await RefundsAsync(first.ContractId)).Count == 1, "the second payment is owed back");
+        await DocumentAsync(first.ContractId, "Invoice", Gross);
+        await Eventually.HoldsAsync(async () => (await Marketplace.DocumentsAsync(app, first.ContractId)).Count(d => d.Kind == "Invoice" && d.PdfWrittenAt is not null) == 2, "the second payment is invoiced");
 
         var duplicate = Assert.Single(await RefundsAsync(first.ContractId));
         Assert.Equal((second, Gross, nameof(RefundReason.DuplicatePayment)), (duplicate.SessionId, duplicate.RefundMinor, duplicate.Reason));
         await PayRefundsAsync(app);
         Assert.Equal(Gross.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(RefundRequests(secondIntent)).Form["amount"]);
         Assert.Empty(RefundRequests(first.Intent));
+
+        // Stripe reports it: the duplicate's own invoice gets the credit note, and its refund is done.
+        var duplicatePaid = new Paid(first.ContractId, second, secondIntent,
+            (await Marketplace.DocumentsAsync(app, first.ContractId)).Single(d => d.Kind == "Invoice" && d.SessionId == second));
+        await DeliverAsync(StripeEvents.Event("charge.refunded", world.Stripe.RefundedCharge(secondIntent)));
+        await Eventually.HoldsAsync(async () => (await RefundsAsync(first.ContractId)).Single().Status == "done", "the duplicate's refund is done");
+        var note = await DocumentAsync(first.ContractId, "CreditNote", Gross);
+        Assert.Equal((second, duplicatePaid.Invoice.Number), (note.SessionId, note.Document().RefersTo));
+        await AssertCreditedInFullAsync(duplicatePaid);
 
         // The contract itself is then cancelled: its settling payment is refunded on its own, the duplicate not again.
         await MoveAsync(first.ContractId, "cancel", market.Renter, HttpStatusCode.OK);

@@ -130,7 +130,9 @@ public sealed class WorkflowRunnerTests(AzuriteFixture storage) : IClassFixture<
         await app.Services.GetRequiredService<Functions.Hosting.Queues.QueueWriter>().SendAsync(WorkflowTick.QueueName, new WorkflowTick(id, "one", 1));
 
         Assert.Equal(WorkflowStatus.Completed, (await EndedAsync(id)).Status);
-        await Task.Delay(500);
+        // Every tick has been handled (a message leaves the queue only when its handler returned); none is delayed here.
+        var ticks = app.Services.GetRequiredService<Azure.Storage.Queues.QueueServiceClient>().GetQueueClient(WorkflowTick.QueueName);
+        await Eventually.HoldsAsync(async () => (await ticks.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0, "every tick is handled");
         Assert.Equal(["one", "two", "three"], script.Runs.Where(r => r.Instance == id).Select(r => r.Step));
     }
 

@@ -54,20 +54,12 @@ public sealed record ReceiptEmail(
             """;
 
         var html = HtmlEncoder.Default;
-        var greeting = name is null ? "Hello," : $"Hello {html.Encode(name)},";
-        var body = $"""
-            <!DOCTYPE html>
-            <html lang="en">
-            <head><meta charset="utf-8"><title>{html.Encode(subject)}</title></head>
-            <body style="font-family: sans-serif; line-height: 1.5;">
-            <p>{greeting}</p>
-            <p>Thank you for your payment of <strong>{html.Encode(grossAmount)}</strong>.</p>
-            <p>Invoice <strong>{html.Encode(invoiceNumber)}</strong>, issued {html.Encode(date)}, is attached as a PDF. It covers contract <code>{html.Encode(contractId)}</code>.<br>
-            Please keep it for your records; there is nothing else you need to do.</p>
-            <p>Decent Cloud</p>
-            </body>
-            </html>
-            """;
+        var body = Page(subject, name,
+            $"Thank you for your payment of <strong>{html.Encode(grossAmount)}</strong>.",
+            $"""
+            Invoice <strong>{html.Encode(invoiceNumber)}</strong>, issued {html.Encode(date)}, is attached as a PDF. It covers contract <code>{html.Encode(contractId)}</code>.<br>
+            Please keep it for your records; there is nothing else you need to do.
+            """);
 
         return new ReceiptEmail(to.Trim(), name, subject, text, body, $"{invoiceNumber}.pdf", pdf, paymentKey);
     }
@@ -106,22 +98,32 @@ public sealed record ReceiptEmail(
             """;
 
         var html = HtmlEncoder.Default;
+        var body = Page(subject, name,
+            $"We have refunded <strong>{html.Encode(refundedAmount)}</strong> to you. It reaches your account through the payment method you paid with.",
+            $"""
+            Credit note <strong>{html.Encode(creditNoteNumber)}</strong>, issued {html.Encode(date)}, is attached as a PDF. It corrects invoice {html.Encode(invoiceNumber)} of contract <code>{html.Encode(contractId)}</code>.<br>
+            Please keep it with that invoice for your records.
+            """);
+
+        return new ReceiptEmail(to.Trim(), name, subject, text, body, $"{creditNoteNumber}.pdf", pdf, documentKey);
+    }
+
+    /// <summary>The HTML page around the paragraphs (already encoded): title, greeting, signature.</summary>
+    private static string Page(string subject, string? name, params string[] paragraphs)
+    {
+        var html = HtmlEncoder.Default;
         var greeting = name is null ? "Hello," : $"Hello {html.Encode(name)},";
-        var body = $"""
+        return $"""
             <!DOCTYPE html>
             <html lang="en">
             <head><meta charset="utf-8"><title>{html.Encode(subject)}</title></head>
             <body style="font-family: sans-serif; line-height: 1.5;">
             <p>{greeting}</p>
-            <p>We have refunded <strong>{html.Encode(refundedAmount)}</strong> to you. It reaches your account through the payment method you paid with.</p>
-            <p>Credit note <strong>{html.Encode(creditNoteNumber)}</strong>, issued {html.Encode(date)}, is attached as a PDF. It corrects invoice {html.Encode(invoiceNumber)} of contract <code>{html.Encode(contractId)}</code>.<br>
-            Please keep it with that invoice for your records.</p>
+            {string.Join("\n", paragraphs.Select(p => $"<p>{p}</p>"))}
             <p>Decent Cloud</p>
             </body>
             </html>
             """;
-
-        return new ReceiptEmail(to.Trim(), name, subject, text, body, $"{creditNoteNumber}.pdf", pdf, documentKey);
     }
 
     private static void Validate(string number, string contractId, string to, string amount, byte[] pdf, string paymentKey)

@@ -335,6 +335,24 @@ public sealed partial class RefundsOwedTests(AzuriteFixture storage, BillingWorl
     }
 
     [Fact]
+    public async Task The_Stripe_stand_in_refuses_a_refund_above_what_the_charge_still_holds_as_Stripe_does()
+    {
+        world.Stripe.HoldPayment("pi_standin_refund_check", 1785);
+        using var stripe = new HttpClient { BaseAddress = world.Stripe.BaseAddress };
+        stripe.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", StripeStandIn.ApiKey);
+        Task<HttpResponseMessage> RefundAsync(long amount) => stripe.PostAsync("v1/refunds",
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["payment_intent"] = "pi_standin_refund_check", ["amount"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
+
+        Assert.Equal(HttpStatusCode.OK, (await RefundAsync(1000)).StatusCode);
+        var tooLarge = await RefundAsync(786);
+        Assert.Equal(HttpStatusCode.BadRequest, tooLarge.StatusCode);
+        Assert.Contains("amount_too_large", await tooLarge.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await RefundAsync(785)).StatusCode);
+        Assert.Contains("charge_already_refunded", await (await RefundAsync(1)).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(1785, world.Stripe.RefundedOf("pi_standin_refund_check"));
+    }
+
+    [Fact]
     public async Task An_unpaid_contract_that_ends_owes_nothing()
     {
         var contract = await market.RentAsync();

@@ -47,9 +47,13 @@ public sealed class FunctionsApplicationBuilder
         this.web = web;
         this.startupNote = startupNote;
         ScriptRoot = scriptRoot;
+        // Every line written while handling a request, a queue message or a timer run carries its trace id (the
+        // one problem details answer with), printed from the logging scope.
+        web.Logging.Configure(logging => logging.ActivityTrackingOptions = ActivityTrackingOptions.TraceId);
         web.Logging.AddSimpleConsole(console =>
         {
             console.SingleLine = true;
+            console.IncludeScopes = true;
             console.TimestampFormat = "HH:mm:ss.fff ";
         });
         AddHostServices(web.Services);
@@ -99,7 +103,8 @@ public sealed class FunctionsApplicationBuilder
         services.AddSettings<QueueHostOptions>(QueueHostOptions.Section);
         services.AddStorageClients();
         services.AddScoped<QueueMessageContext>();
-        services.AddProblemDetails();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Extensions["traceId"] = TraceIds.Of(context.HttpContext));
         services.AddOpenApi(options =>
         {
             options.AddDocumentTransformer<FunctionsOpenApi>();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Azure.Data.Tables;
 using DecentCloud.Functions.Hosting.Http;
@@ -21,7 +20,7 @@ public sealed partial class AdminAudit(TableServiceClient tables, TimeProvider t
     {
         var caller = FunctionCaller.Of(context);
         // The same trace id the caller sees in problem details.
-        var traceId = Activity.Current?.Id ?? context.TraceIdentifier;
+        var traceId = TraceIds.Of(context);
         var at = time.GetUtcNow();
 
         // The log line comes first: if the row cannot be written, the trail is still in the logs, and the

@@ -104,6 +104,7 @@ internal sealed partial class QueueListener(
     {
         // Yield first so that one slow message never holds up the dispatch of the rest of its batch.
         await Task.Yield();
+        using var activity = HostActivity.Start($"queue {function.Name}");
         var lease = new MessageLease(queue, message, MessageLease, time, logger);
         var started = Stopwatch.GetTimestamp();
         Func<Task> settle;

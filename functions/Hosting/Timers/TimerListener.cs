@@ -28,6 +28,7 @@ internal sealed partial class TimerListener(
     private static readonly TimeSpan LockDuration = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan BusyRetry = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan StorageFailureRetry = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);
 
     private readonly BlobClient statusBlob = container.GetBlobClient($"timers/{hostId}/{function.Name}/status");
     private readonly BlobClient lockBlob = container.GetBlobClient($"locks/{hostId}/{function.Name}/timer");
@@ -98,7 +99,7 @@ internal sealed partial class TimerListener(
         var late = due <= now;
         if (!late)
         {
-            await Task.Delay(due - now, time, stoppingToken);
+            await WaitUntilAsync(due, stoppingToken);
         }
 
         if (await TryFireAsync(due, late, stoppingToken) == Outcome.Busy)
@@ -107,6 +108,18 @@ internal sealed partial class TimerListener(
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="due"/> in slices: one <see cref="Task.Delay(TimeSpan, TimeProvider, CancellationToken)"/>
+    /// cannot wait longer than about 49.7 days, and a yearly schedule (or one with no next occurrence) waits longer.
+    /// </summary>
+    private async Task WaitUntilAsync(DateTimeOffset due, CancellationToken stoppingToken)
+    {
+        for (var left = due - time.GetUtcNow(); left > TimeSpan.Zero; left = due - time.GetUtcNow())
+        {
+            await Task.Delay(left < LongestWait ? left : LongestWait, time, stoppingToken);
+        }
     }
 
     private async Task<Outcome> TryFireAsync(DateTimeOffset occurrence, bool isPastDue, CancellationToken stoppingToken)
@@ -152,6 +165,7 @@ internal sealed partial class TimerListener(
     /// <summary>Runs the function; answers false only when the host stopping cut it short.</summary>
     private async Task<bool> InvokeAsync(TimerInfo timer, CancellationToken stoppingToken)
     {
+        using var activity = HostActivity.Start($"timer {function.Name}");
         LogFiring(logger, function.Name, timer.Occurrence, timer.IsPastDue);
         try
         {

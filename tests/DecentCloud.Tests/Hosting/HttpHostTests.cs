@@ -143,6 +143,8 @@ public sealed class HttpHostTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var logged = Assert.Single(app.Logs.Entries, e => e.Exception is InvalidOperationException);
         Assert.Equal(LogLevel.Error, logged.Level);
+        Assert.Matches("^[0-9a-f]{32}$", traceId);
+        Assert.Equal(traceId, logged.TraceId);
         Assert.Equal("secret-internal-detail in the failure", logged.Exception!.Message);
         Assert.NotNull(logged.Exception.StackTrace);
     }

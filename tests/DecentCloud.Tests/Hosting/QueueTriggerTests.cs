@@ -118,6 +118,12 @@ public sealed class QueueTriggerTests(AzuriteFixture storage) : IClassFixture<Az
         Assert.Empty((await raw.PeekMessagesAsync(32)).Value);
         Assert.Contains(app.Logs.Entries, e => e.EventId.Id == 2003 && e.Exception is InvalidOperationException { Message: "work item w-1 cannot be done" });
         Assert.Single(app.Logs.Entries, e => e.EventId.Id == 2004);
+
+        // Each attempt is its own trace, and every line of an attempt carries its trace id.
+        var failures = app.Logs.Entries.Where(e => e.EventId.Id == 2003).ToList();
+        Assert.All(failures, failure => Assert.Matches("^[0-9a-f]{32}$", failure.TraceId));
+        Assert.Equal(failures.Count, failures.Select(failure => failure.TraceId).Distinct().Count());
+        Assert.Equal(failures[^1].TraceId, Assert.Single(app.Logs.Entries, e => e.EventId.Id == 2004).TraceId);
     }
 
     [Fact]
@@ -185,7 +191,10 @@ public sealed class QueueTriggerTests(AzuriteFixture storage) : IClassFixture<Az
         await Parallel.ForEachAsync(Enumerable.Range(0, count), async (i, ct) => await writer.SendAsync(queue, new WorkItem($"w-{i}", i), cancellationToken: ct));
 
         await Eventually.HoldsAsync(() => runs.Runs.Count + other.Runs.Count >= count, $"{count} messages were processed", TimeSpan.FromSeconds(60));
-        await Task.Delay(1000);
+
+        // A second run could only come from a message still in the queue (shown again after a lost lease): once the
+        // queue is empty, every message was deleted after its one run.
+        await Eventually.HoldsAsync(async () => (await RawQueue(queue).GetPropertiesAsync()).Value.ApproximateMessagesCount == 0, "the queue is empty");
 
         var all = runs.Runs.Concat(other.Runs).ToList();
         Assert.Equal(count, all.Count);

@@ -24,6 +24,9 @@ public sealed class RecordsTicks(TimerLog log) : ITimerFunction
 
 public sealed class TimerTriggerTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
 {
+    private BlobClient StatusOf(string hostId) =>
+        new BlobContainerClient(storage.ConnectionString, TimerListener.ContainerName).GetBlobClient($"timers/{hostId}/{nameof(RecordsTicks)}/status");
+
     private Task<TestFunctionApp> StartWith(TimerLog log, string hostId, string schedule, bool runOnStartup = false, TimeProvider? time = null) =>
         TestFunctionApp.StartAsync(storage.ConnectionString, hostId, builder =>
         {
@@ -59,7 +62,7 @@ public sealed class TimerTriggerTests(AzuriteFixture storage) : IClassFixture<Az
     {
         var hostId = TestFunctionApp.UniqueHostId();
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 10, 30, 0, TimeSpan.Zero));
-        var status = new BlobContainerClient(storage.ConnectionString, TimerListener.ContainerName).GetBlobClient($"timers/{hostId}/{nameof(RecordsTicks)}/status");
+        var status = StatusOf(hostId);
 
         var before = new TimerLog { Instance = "before" };
         await using (var app = await StartWith(before, hostId, "0 0 * * * *", time: time))
@@ -74,8 +77,10 @@ public sealed class TimerTriggerTests(AzuriteFixture storage) : IClassFixture<Az
         time.SetUtcNow(new DateTimeOffset(2026, 3, 1, 14, 10, 0, TimeSpan.Zero));
         var after = new TimerLog { Instance = "after" };
         await using var restarted = await StartWith(after, hostId, "0 0 * * * *", time: time);
-        await Eventually.HoldsAsync(() => !after.Runs.IsEmpty, "the missed occurrence ran");
-        await Task.Delay(500);
+        // Once the status names 15:00 as next, no further catch-up run can come.
+        await Eventually.HoldsAsync(
+            async () => (await status.DownloadContentAsync()).Value.Content.ToObjectFromJson<ScheduleStatus>()!.Next == new DateTimeOffset(2026, 3, 1, 15, 0, 0, TimeSpan.Zero),
+            "the missed occurrence ran and the next one is 15:00");
 
         var caughtUp = Assert.Single(after.Runs).Timer;
         Assert.True(caughtUp.IsPastDue);
@@ -103,13 +108,44 @@ public sealed class TimerTriggerTests(AzuriteFixture storage) : IClassFixture<Az
     public async Task RunOnStartup_runs_the_function_once_when_the_host_starts()
     {
         var log = new TimerLog();
-        await using var app = await StartWith(log, TestFunctionApp.UniqueHostId(), "0 0 0 1 1 *", runOnStartup: true);
+        var hostId = TestFunctionApp.UniqueHostId();
+        await using var app = await StartWith(log, hostId, "0 0 0 1 1 *", runOnStartup: true);
 
-        await Eventually.HoldsAsync(() => !log.Runs.IsEmpty, "the startup run happened");
-        await Task.Delay(300);
+        // The startup run comes before the schedule loop, which writes the status first: once it exists, the run is over.
+        await Eventually.HoldsAsync(async () => (await StatusOf(hostId).ExistsAsync()).Value, "the startup run happened and the schedule began");
 
         var run = Assert.Single(log.Runs).Timer;
         Assert.Null(run.Occurrence);
+        Assert.False(run.IsPastDue);
+        Assert.Matches("^[0-9a-f]{32}$", Assert.Single(app.Logs.Entries, e => e.EventId.Id == 3002).TraceId);
+    }
+
+    [Fact]
+    public async Task A_yearly_schedule_waits_past_the_longest_single_delay_and_fires_on_time()
+    {
+        var hostId = TestFunctionApp.UniqueHostId();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 2, 1, 0, 0, 0, TimeSpan.Zero));
+        var log = new TimerLog();
+        await using var app = await StartWith(log, hostId, "0 0 0 1 1 *", time: time);
+        var newYear = new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        await Eventually.HoldsAsync(
+            async () => (await StatusOf(hostId).ExistsAsync()).Value && (await StatusOf(hostId).DownloadContentAsync()).Value.Content.ToObjectFromJson<ScheduleStatus>()!.Next == newYear,
+            "the schedule monitor recorded 1 January, 334 days away");
+
+        // 334 days is more than one Task.Delay can wait (about 49.7 days); the host keeps waiting instead of stopping.
+        await Eventually.HoldsAsync(
+            () =>
+            {
+                if (time.GetUtcNow() < newYear)
+                {
+                    time.Advance(TimeSpan.FromDays(30));
+                }
+
+                return !log.Runs.IsEmpty;
+            },
+            "the 1 January occurrence fired");
+        var run = Assert.Single(log.Runs).Timer;
+        Assert.Equal(newYear, run.Occurrence);
         Assert.False(run.IsPastDue);
     }
 

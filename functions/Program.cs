@@ -101,7 +101,10 @@ public static class Program
             .Timer<SweepWorkflows>("0 * * * * *")
             .Timer<PurgeExpiredNonces>("0 */10 * * * *")
             .Timer<ExpireContracts>("0 */5 * * * *")
-            .Timer<PayRefunds>("30 */5 * * * *");
+            .Timer<PayRefunds>("30 */5 * * * *")
+            .Timer<RedriveStripeEvents>("15 */5 * * * *")
+            .Timer<PollStripeEvents>("45 */5 * * * *")
+            .Timer<WatchPoisonQueues>("50 */5 * * * *");
 
         configure?.Invoke(builder);
         return builder.Build();

@@ -5,6 +5,7 @@ using DecentCloud.Functions.Billing.Receipts;
 using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Billing.Vat;
+using DecentCloud.Functions.Health;
 using DecentCloud.Functions.Hosting.Configuration;
 
 namespace DecentCloud.Functions.Billing;
@@ -16,6 +17,7 @@ public static class BillingServices
     {
         services.AddSettings<StripeOptions>();
         services.AddSettings<RefundOptions>();
+        services.AddSettings<StripeReconcileOptions>();
         // Not validated at start-up: while the seller is incomplete, invoices wait and everything else works (SellerOptions).
         services.AddOptions<SellerOptions>().Configure<IConfiguration>((seller, configuration) => configuration.Bind(seller));
         // The gateway is a singleton holding its client: connection lifetime, not handler rotation, picks up DNS changes.
@@ -23,11 +25,17 @@ public static class BillingServices
             .UseSocketsHttpHandler((handler, _) => handler.PooledConnectionLifetime = TimeSpan.FromMinutes(5))
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddVat().AddReceiptEmail();
+        services
+            .AddWatchedQueue(StripeEventIntake.QueueName, "Stripe events not applied")
+            .AddWatchedQueue(InvoiceWork.QueueName, "invoices and credit notes not issued")
+            .AddWatchedQueue(ReceiptWork.QueueName, "receipts not sent");
         return services
             .AddSingleton<ContractRows>()
             .AddSingleton<StripeGateway>()
             .AddSingleton<CheckoutSessions>()
             .AddSingleton<StripeEventStore>()
+            .AddSingleton<StripeEventIntake>()
+            .AddSingleton<StripeEventList>()
             .AddSingleton<PaymentIntentIndex>()
             .AddSingleton<SessionPayments>()
             .AddSingleton<ChargeEvents>()

@@ -8,7 +8,7 @@ namespace DecentCloud.Functions.Operations;
 
 /// <summary>
 /// The poison queues of this app's queue functions: what is in them, and putting messages back on
-/// their original queue unchanged. Only queues that a queue function listens to are reachable here.
+/// their original queue unchanged, with the time-to-live they were sent with. Only queues that a queue function listens to are reachable here.
 /// </summary>
 public sealed partial class PoisonQueues(FunctionCatalog catalog, IConfiguration configuration, QueueServiceClient queues, ILogger<PoisonQueues> logger)
 {
@@ -57,7 +57,7 @@ public sealed partial class PoisonQueues(FunctionCatalog catalog, IConfiguration
         WithMessageAsync(queue, messageId, async (poison, message) =>
         {
             // Send first, delete second: a failure in between leaves a copy in both, never in neither.
-            await queues.GetQueueClient(queue.Queue).SendMessageAsync(message.Body, cancellationToken: cancellationToken);
+            await queues.GetQueueClient(queue.Queue).SendMessageAsync(message.Body, timeToLive: MessageTimeToLive.Of(message.InsertedOn, message.ExpiresOn), cancellationToken: cancellationToken);
             await poison.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
         }, cancellationToken);
 
@@ -85,7 +85,7 @@ public sealed partial class PoisonQueues(FunctionCatalog catalog, IConfiguration
 
             foreach (var message in batch)
             {
-                await target.SendMessageAsync(message.Body, cancellationToken: cancellationToken);
+                await target.SendMessageAsync(message.Body, timeToLive: MessageTimeToLive.Of(message.InsertedOn, message.ExpiresOn), cancellationToken: cancellationToken);
                 await poison.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
                 replayed++;
             }

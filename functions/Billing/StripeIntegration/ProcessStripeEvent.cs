@@ -17,6 +17,18 @@ public sealed partial class ProcessStripeEvent(
     TimeProvider time,
     ILogger<ProcessStripeEvent> logger) : IQueueFunction<StripeEventMessage>
 {
+    /// <summary>The event types this function applies; every other type is recorded as ignored. The poller asks Stripe for these.</summary>
+    public static readonly IReadOnlyList<string> HandledTypes =
+    [
+        EventTypes.CheckoutSessionCompleted,
+        EventTypes.CheckoutSessionAsyncPaymentSucceeded,
+        EventTypes.CheckoutSessionAsyncPaymentFailed,
+        EventTypes.CheckoutSessionExpired,
+        EventTypes.ChargeRefunded,
+        EventTypes.ChargeDisputeCreated,
+        EventTypes.ChargeDisputeClosed,
+    ];
+
     public async Task Run(StripeEventMessage message, CancellationToken cancellationToken)
     {
         var record = await RecordAsync(message, cancellationToken);
@@ -37,7 +49,13 @@ public sealed partial class ProcessStripeEvent(
         }
 
         var outcome = await ApplyAsync(stripeEvent, cancellationToken);
-        await events.MarkAsync(message.EventId, outcome.Applied ? StripeEventStatus.Processed : StripeEventStatus.Ignored, outcome.Text, time.GetUtcNow(), cancellationToken);
+        var status = outcome.Applied ? StripeEventStatus.Processed : StripeEventStatus.Ignored;
+        var kept = await events.MarkAsync(message.EventId, status, outcome.Text, time.GetUtcNow(), cancellationToken);
+        if (kept != status)
+        {
+            LogAlreadyFurther(logger, message.EventId, kept, status);
+        }
+
         LogProcessed(logger, message.EventId, message.Type, outcome.Text);
     }
 
@@ -82,6 +100,9 @@ public sealed partial class ProcessStripeEvent(
 
     [LoggerMessage(EventId = 8014, Level = LogLevel.Information, Message = "Stripe event {EventId} delivered again; it was {Status} before, nothing to do")]
     private static partial void LogRedelivered(ILogger logger, string eventId, string status);
+
+    [LoggerMessage(EventId = 8100, Level = LogLevel.Information, Message = "Stripe event {EventId} stays {Kept}: another copy got further than this one's {Status}")]
+    private static partial void LogAlreadyFurther(ILogger logger, string eventId, string kept, string status);
 
     [LoggerMessage(EventId = 8013, Level = LogLevel.Warning, Message = "Stripe event {EventId} has API version {ApiVersion}, not the {Expected} train this app is built with; processed anyway")]
     private static partial void LogOtherApiVersion(ILogger logger, string eventId, string apiVersion, string expected);

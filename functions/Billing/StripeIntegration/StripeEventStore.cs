@@ -16,6 +16,12 @@ public sealed class StripeEventStore(TableServiceClient tables)
 
     public const int MaxBodyBytes = TableBodies.MaxBodyBytes;
 
+    private const int MaxMarkAttempts = 5;
+
+    // The reconciler's own row: no event id starts with an underscore (Stripe's begin with evt_), and event queries filter on RowKey.
+    private const string PollPartitionKey = "_reconciler";
+    private const string PollRowKey = "poll";
+
     private readonly TableClient table = tables.GetTableClient(TableName);
     private volatile bool tableExists;
 
@@ -61,12 +67,98 @@ public sealed class StripeEventStore(TableServiceClient tables)
         return new StripeEventRecord(row, row.GetString("Status") ?? StripeEventStatus.Received, TableBodies.Read(row));
     }
 
-    /// <summary>Records what processing made of the event (merge: the body stays).</summary>
-    public async Task MarkAsync(string eventId, string status, string outcome, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records what processing made of the event (merge: the body stays), only forward: <c>received</c>, then
+    /// <c>ignored</c>, then <c>processed</c>. A late copy of the event (a redelivery that ran alongside the first and found
+    /// the work already done) never turns <c>processed</c> back into <c>ignored</c>: the update is conditional on the
+    /// row's ETag, and a row changed in between is read again. Answers the status the row holds afterwards.
+    /// </summary>
+    public async Task<string> MarkAsync(string eventId, string status, string outcome, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        var mark = new TableEntity(eventId, EventRowKey) { ["Status"] = status, ["Outcome"] = outcome, ["ProcessedAt"] = at };
-        await table.UpsertEntityAsync(mark, TableUpdateMode.Merge, cancellationToken);
+        for (var attempt = 1; ; attempt++)
+        {
+            var found = await table.GetEntityIfExistsAsync<TableEntity>(eventId, EventRowKey, ["Status"], cancellationToken);
+            if (!found.HasValue)
+            {
+                throw new InvalidOperationException($"Stripe event {eventId} has no row to mark {status}");
+            }
+
+            var current = found.Value!.GetString("Status") ?? StripeEventStatus.Received;
+            if (StripeEventStatus.Rank(current) >= StripeEventStatus.Rank(status))
+            {
+                return current;
+            }
+
+            var mark = new TableEntity(eventId, EventRowKey) { ["Status"] = status, ["Outcome"] = outcome, ["ProcessedAt"] = at };
+            try
+            {
+                await table.UpdateEntityAsync(mark, found.Value.ETag, TableUpdateMode.Merge, cancellationToken);
+                return status;
+            }
+            catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status412PreconditionFailed && attempt < MaxMarkAttempts)
+            {
+                // Another copy marked it in between: read it again and decide again.
+            }
+        }
+    }
+
+    /// <summary>Whether the event has a row (it was recorded by its first delivery), without reading its body.</summary>
+    public async Task<bool> ExistsAsync(string eventId, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        return (await table.GetEntityIfExistsAsync<TableEntity>(eventId, EventRowKey, ["Status"], cancellationToken)).HasValue;
+    }
+
+    /// <summary>Rows still <c>received</c> that arrived before <paramref name="receivedBefore"/>: processing never finished them.</summary>
+    public async IAsyncEnumerable<StuckStripeEvent> StuckAsync(DateTimeOffset receivedBefore, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {EventRowKey} and Status eq {StripeEventStatus.Received} and ReceivedAt lt {receivedBefore}");
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey", "Type", "Created", "ReceivedAt", "Requeues", "RequeuedAt"], cancellationToken: cancellationToken))
+        {
+            yield return new StuckStripeEvent(
+                row.PartitionKey,
+                row.GetString("Type") ?? "",
+                row.GetDateTimeOffset("Created") ?? DateTimeOffset.UnixEpoch,
+                row.GetDateTimeOffset("ReceivedAt") ?? DateTimeOffset.UnixEpoch,
+                row.GetInt32("Requeues") ?? 0,
+                row.GetDateTimeOffset("RequeuedAt"),
+                row.ETag);
+        }
+    }
+
+    /// <summary>
+    /// Counts one re-drive on the row, if nobody changed it since it was read (another reconciler, or processing that
+    /// finished meanwhile); false when someone did, and the event is left alone this time.
+    /// </summary>
+    public async Task<bool> TryCountRequeueAsync(StuckStripeEvent stuck, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var mark = new TableEntity(stuck.EventId, EventRowKey) { ["Requeues"] = stuck.Requeues + 1, ["RequeuedAt"] = at };
+        try
+        {
+            await table.UpdateEntityAsync(mark, stuck.ETag, TableUpdateMode.Merge, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status404NotFound)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The creation time of the newest event the reconciler has seen in Stripe's list; null before its first run.</summary>
+    public async Task<DateTimeOffset?> PolledUpToAsync(CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var found = await table.GetEntityIfExistsAsync<TableEntity>(PollPartitionKey, PollRowKey, cancellationToken: cancellationToken);
+        return found.HasValue ? found.Value!.GetDateTimeOffset("UpTo") : null;
+    }
+
+    public async Task SavePolledUpToAsync(DateTimeOffset upTo, DateTimeOffset at, int found, int queued, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var row = new TableEntity(PollPartitionKey, PollRowKey) { ["UpTo"] = upTo, ["LastRunAt"] = at, ["LastFound"] = found, ["LastQueued"] = queued };
+        await table.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken);
     }
 
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
@@ -88,12 +180,23 @@ public static class StripeEventStatus
 
     /// <summary>Acknowledged and kept, but nothing to do: a type we do not handle, or not one of our sessions.</summary>
     public const string Ignored = "ignored";
+
+    /// <summary>How far along a status is; a row's status only ever moves to a higher rank. An unknown status ranks lowest.</summary>
+    public static int Rank(string status) => status switch
+    {
+        Processed => 2,
+        Ignored => 1,
+        _ => 0,
+    };
 }
 
 /// <summary>The fields of an event needed before it is processed: read from the verified body without Stripe.net's model.</summary>
 public sealed record StripeEventHead(string Id, string Type, DateTimeOffset Created, string? ApiVersion, string? ObjectId);
 
 public sealed record StripeEventRecord(TableEntity Row, string Status, string Body);
+
+/// <summary>An event row stuck in <c>received</c>, and how often it was re-driven already.</summary>
+public sealed record StuckStripeEvent(string EventId, string Type, DateTimeOffset Created, DateTimeOffset ReceivedAt, int Requeues, DateTimeOffset? RequeuedAt, ETag ETag);
 
 /// <summary>The message on the <c>stripe-events</c> queue: the event, and its body when it fits in a queue message.</summary>
 public sealed record StripeEventMessage(string EventId, string Type, DateTimeOffset Created, string? Body);

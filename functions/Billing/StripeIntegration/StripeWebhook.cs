@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using DecentCloud.Functions.Hosting.Queues;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Stripe;
@@ -9,14 +8,12 @@ namespace DecentCloud.Functions.Billing.StripeIntegration;
 
 /// <summary>
 /// <c>POST /api/v1/webhooks/stripe</c>: verifies the <c>Stripe-Signature</c> header over the raw body before anything
-/// is stored, puts the event on the <c>stripe-events</c> queue (a message that never expires) and answers at once;
-/// <see cref="ProcessStripeEvent"/> records it (dedupe by event id) and does the work. One storage write per
-/// webhook keeps the acknowledgement close to a bare queue put (docs/performance.md); a body too large for a
-/// queue message is recorded in its row first and the message carries only the id.
+/// is stored, hands the event to <see cref="StripeEventIntake"/> (the <c>stripe-events</c> queue, a message that never
+/// expires) and answers at once; <see cref="ProcessStripeEvent"/> records it (dedupe by event id) and does the work.
 /// </summary>
-public sealed partial class StripeWebhook(StripeEventStore events, QueueWriter queues, IOptions<StripeOptions> options, TimeProvider time, ILogger<StripeWebhook> logger)
+public sealed partial class StripeWebhook(StripeEventIntake intake, IOptions<StripeOptions> options, TimeProvider time, ILogger<StripeWebhook> logger)
 {
-    public const string QueueName = "stripe-events";
+    public const string QueueName = StripeEventIntake.QueueName;
 
     [EndpointSummary("Stripe webhook")]
     [EndpointDescription("Called by Stripe. The Stripe-Signature header must verify against STRIPE_WEBHOOK_SECRET within the tolerance, else 400 "
@@ -46,15 +43,7 @@ public sealed partial class StripeWebhook(StripeEventStore events, QueueWriter q
             return Refused("Not a Stripe event", "The signed body is not a Stripe event object with an id, a type and a created time.", "body");
         }
 
-        // Serialized once: its size decides whether the body travels in the message or waits in the event's row.
-        var message = JsonSerializer.SerializeToUtf8Bytes(new StripeEventMessage(head.Id, head.Type, head.Created, body), QueueJson.Options);
-        if (message.Length > QueueWriter.MaxInlineJsonBytes)
-        {
-            await events.TryRecordAsync(head, body, now, cancellationToken);
-            message = JsonSerializer.SerializeToUtf8Bytes(new StripeEventMessage(head.Id, head.Type, head.Created, null), QueueJson.Options);
-        }
-
-        await queues.SendSerializedAsync(QueueName, BinaryData.FromBytes(message), QueueWriter.Forever, cancellationToken);
+        await intake.QueueAsync(head, body, now, cancellationToken);
         LogReceived(logger, head.Id, head.Type);
         return TypedResults.Ok(new WebhookReceipt(true));
     }

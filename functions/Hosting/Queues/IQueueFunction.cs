@@ -19,4 +19,7 @@ public sealed class QueueMessageContext
     public long DequeueCount { get; internal set; }
 
     public DateTimeOffset? InsertedOn { get; internal set; }
+
+    /// <summary>When the message expires unprocessed (Functions' <c>ExpirationTime</c>); 31 December 9999 for a message that never does.</summary>
+    public DateTimeOffset? ExpiresOn { get; internal set; }
 }

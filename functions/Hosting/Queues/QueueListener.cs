@@ -9,7 +9,7 @@ namespace DecentCloud.Functions.Hosting.Queues;
 /// Runs one queue function on one instance with the Functions host's semantics: fetch up to batchSize
 /// messages, run them in parallel, fetch again when newBatchThreshold remain; back off exponentially to
 /// maxPollingInterval while the queue is empty; delete a message when Run returns; on failure make it
-/// visible again after visibilityTimeout, and after maxDequeueCount failures move it unchanged to
+/// visible again after visibilityTimeout, and after maxDequeueCount failures move it unchanged (with its time-to-live) to
 /// <c>{queue}-poison</c>. Any number of instances may listen to one queue: the storage service hands each
 /// message to one of them at a time.
 /// </summary>
@@ -138,6 +138,7 @@ internal sealed partial class QueueListener(
         context.MessageId = message.MessageId;
         context.DequeueCount = message.DequeueCount;
         context.InsertedOn = message.InsertedOn;
+        context.ExpiresOn = message.ExpiresOn;
         await function.Invoker.InvokeAsync(scope.ServiceProvider, message.Body, stoppingToken);
     }
 
@@ -181,8 +182,9 @@ internal sealed partial class QueueListener(
     private async Task MoveToPoisonAsync(MessageLease lease, QueueMessage message)
     {
         var receipt = await lease.StopAsync();
-        // Copy first, delete second: a crash in between delivers the message once more, never loses it.
-        await poison.SendMessageAsync(message.Body, cancellationToken: CancellationToken.None);
+        // Copy first, delete second: a crash in between delivers the message once more, never loses it. The copy lives
+        // as long as the original was meant to (a never-expiring payment event stays never-expiring).
+        await poison.SendMessageAsync(message.Body, timeToLive: MessageTimeToLive.Of(message.InsertedOn, message.ExpiresOn), cancellationToken: CancellationToken.None);
         await queue.DeleteMessageAsync(message.MessageId, receipt, CancellationToken.None);
         LogPoisoned(logger, function.Name, message.MessageId, message.DequeueCount, poison.Name);
     }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using Azure;
 using Azure.Storage.Queues;
 
 namespace DecentCloud.Functions.Hosting.Queues;
@@ -17,7 +16,9 @@ public sealed class QueueWriter(QueueServiceClient queues)
     /// </summary>
     public const int MaxInlineJsonBytes = 40 * 1024;
 
-    private readonly ConcurrentDictionary<string, Task<QueueClient>> created = new(StringComparer.Ordinal);
+    // Only queues known to exist are remembered: a failed creation (a network blip as much as a storage error) is
+    // tried again on the next send, never cached. Two sends racing to create one queue both succeed.
+    private readonly ConcurrentDictionary<string, QueueClient> ready = new(StringComparer.Ordinal);
 
     /// <param name="visibilityDelay">
     /// Keeps the message hidden this long: a workflow's timer. Storage counts it in whole seconds, so it is rounded up:
@@ -33,14 +34,14 @@ public sealed class QueueWriter(QueueServiceClient queues)
 
     private async Task<string> SendBodyAsync(string queueName, BinaryData body, TimeSpan? visibilityDelay, TimeSpan? timeToLive, string what, CancellationToken cancellationToken)
     {
-        var queue = await QueueAsync(queueName, cancellationToken);
         var delay = visibilityDelay > TimeSpan.Zero ? TimeSpan.FromSeconds(Math.Ceiling(visibilityDelay.Value.TotalSeconds)) : (TimeSpan?)null;
         try
         {
+            var queue = await QueueAsync(queueName, cancellationToken);
             var receipt = await queue.SendMessageAsync(body, delay, timeToLive, cancellationToken);
             return receipt.Value.MessageId;
         }
-        catch (RequestFailedException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             throw new InvalidOperationException($"sending a {what} to queue {queueName}", ex);
         }
@@ -48,21 +49,13 @@ public sealed class QueueWriter(QueueServiceClient queues)
 
     private async Task<QueueClient> QueueAsync(string queueName, CancellationToken cancellationToken)
     {
-        var creating = created.GetOrAdd(queueName, async name =>
+        if (ready.TryGetValue(queueName, out var known))
         {
-            var queue = queues.GetQueueClient(name);
-            await queue.CreateIfNotExistsAsync();
-            return queue;
-        });
-        try
-        {
-            return await creating.WaitAsync(cancellationToken);
+            return known;
         }
-        catch (RequestFailedException ex)
-        {
-            // Forget the failed attempt so the next send tries again.
-            created.TryRemove(new KeyValuePair<string, Task<QueueClient>>(queueName, creating));
-            throw new InvalidOperationException($"creating queue {queueName}", ex);
-        }
+
+        var queue = queues.GetQueueClient(queueName);
+        await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        return ready.GetOrAdd(queueName, queue);
     }
 }

@@ -43,6 +43,7 @@ public sealed class StripeStandIn : IAsyncDisposable
     private readonly ConcurrentDictionary<string, JsonObject> customers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, JsonObject> sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Charged> charges = new(StringComparer.Ordinal);
+    private readonly List<JsonObject> events = [];
     private readonly JsonObject fixtures;
     private int failNext;
 
@@ -126,6 +127,7 @@ public sealed class StripeStandIn : IAsyncDisposable
         app.MapPost("/v1/customers/{id}", context => standIn.HandleAsync(context, form => standIn.UpdateCustomer((string)context.Request.RouteValues["id"]!, form)));
         app.MapPost("/v1/checkout/sessions", context => standIn.HandleAsync(context, standIn.CreateSession));
         app.MapPost("/v1/refunds", context => standIn.HandleAsync(context, standIn.CreateRefund));
+        app.MapGet("/v1/events", context => standIn.HandleAsync(context, standIn.ListEvents));
         app.MapGet("/v1/checkout/sessions/{id}", context => standIn.HandleAsync(context, _ => standIn.GetSession((string)context.Request.RouteValues["id"]!, context.Request.Query)));
         app.MapFallback(context => Write(context, 404, Error("invalid_request_error", $"Unrecognized request URL ({context.Request.Method}: {context.Request.Path}).", null)));
         await app.StartAsync();
@@ -212,7 +214,15 @@ public sealed class StripeStandIn : IAsyncDisposable
     private async Task HandleAsync(HttpContext context, Func<Dictionary<string, string>, (int Status, JsonObject Body)> handle)
     {
         var form = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (context.Request.HasFormContentType)
+        if (HttpMethods.IsGet(context.Request.Method))
+        {
+            // Stripe reads a GET's parameters from the query string, in the same bracket notation as a form.
+            foreach (var (key, value) in context.Request.Query)
+            {
+                form[key] = value.ToString();
+            }
+        }
+        else if (context.Request.HasFormContentType)
         {
             foreach (var (key, value) in await context.Request.ReadFormAsync())
             {
@@ -280,6 +290,99 @@ public sealed class StripeStandIn : IAsyncDisposable
         }
 
         await Write(context, status, body);
+    }
+
+    /// <summary>Stripe has created the event (and would send it to the webhook endpoints): it is in the events list from now on.</summary>
+    public void Publish(string eventJson)
+    {
+        lock (events)
+        {
+            events.Add(JsonNode.Parse(eventJson)!.AsObject());
+        }
+    }
+
+    private static readonly HashSet<string> EventListParameters = ["created", "delivery_success", "ending_before", "limit", "starting_after", "type", "types"];
+
+    /// <summary>
+    /// <c>GET /v1/events</c> as Stripe answers it: newest first, <c>limit</c> 1 to 100 (default 10), <c>types</c> (at most 20,
+    /// not with <c>type</c>), <c>created</c> as a range (<c>gt</c>, <c>gte</c>, <c>lt</c>, <c>lte</c>) or one time,
+    /// <c>starting_after</c> an event id of the list (older ones follow), a list object with <c>has_more</c>.
+    /// </summary>
+    private (int, JsonObject) ListEvents(Dictionary<string, string> query)
+    {
+        if (Unknown(query, EventListParameters) is { } unknown)
+        {
+            return (400, unknown);
+        }
+
+        var limit = 10;
+        if (query.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, out limit) || limit < 1 || limit > 100))
+        {
+            return (400, Error("invalid_request_error", "This value must be greater than or equal to 1 and less than or equal to 100.", "limit"));
+        }
+
+        var types = query.Where(p => p.Key.StartsWith("types[", StringComparison.Ordinal)).Select(p => p.Value).ToList();
+        if (types.Count > 20)
+        {
+            return (400, Error("invalid_request_error", "You can only pass up to 20 types.", "types"));
+        }
+
+        if (types.Count > 0 && query.ContainsKey("type"))
+        {
+            return (400, Error("invalid_request_error", "You may only specify one of these parameters: type, types.", "types"));
+        }
+
+        var bounds = new List<Func<long, bool>>();
+        foreach (var (key, value) in query.Where(p => p.Key == "created" || p.Key.StartsWith("created[", StringComparison.Ordinal)))
+        {
+            if (!long.TryParse(value, out var at))
+            {
+                return (400, Error("invalid_request_error", $"Invalid integer: {value}", key));
+            }
+
+            Func<long, bool>? bound = key switch
+            {
+                "created" => c => c == at,
+                "created[gt]" => c => c > at,
+                "created[gte]" => c => c >= at,
+                "created[lt]" => c => c < at,
+                "created[lte]" => c => c <= at,
+                _ => null,
+            };
+            if (bound is null)
+            {
+                return (400, Error("invalid_request_error", $"Received unknown parameter: {key}", key, "parameter_unknown"));
+            }
+
+            bounds.Add(bound);
+        }
+
+        List<JsonObject> listed;
+        lock (events)
+        {
+            listed = events
+                .Select((e, order) => (Event: e, Order: order))
+                .Where(e => types.Count == 0 || types.Contains(e.Event["type"]!.GetValue<string>()))
+                .Where(e => !query.TryGetValue("type", out var type) || e.Event["type"]!.GetValue<string>() == type)
+                .Where(e => bounds.All(b => b(e.Event["created"]!.GetValue<long>())))
+                .OrderByDescending(e => e.Event["created"]!.GetValue<long>()).ThenByDescending(e => e.Order)
+                .Select(e => e.Event)
+                .ToList();
+        }
+
+        if (query.TryGetValue("starting_after", out var after))
+        {
+            var index = listed.FindIndex(e => e["id"]!.GetValue<string>() == after);
+            if (index < 0)
+            {
+                return (400, Error("invalid_request_error", $"No such event: '{after}'", "starting_after", "resource_missing"));
+            }
+
+            listed = listed[(index + 1)..];
+        }
+
+        var page = new JsonArray(listed.Take(limit).Select(e => (JsonNode)e.DeepClone()).ToArray());
+        return (200, new JsonObject { ["object"] = "list", ["data"] = page, ["has_more"] = listed.Count > limit, ["url"] = "/v1/events" });
     }
 
     private (int, JsonObject) CreateCustomer(Dictionary<string, string> form)

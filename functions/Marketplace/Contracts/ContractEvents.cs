@@ -16,8 +16,9 @@ public sealed partial class ContractEvents(DomainEvents events, ILogger<Contract
         {
             await events.PublishAsync(eventName, contract.ToView(), id, cancellationToken);
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Whatever failed (storage, the network, a timeout), the move is committed: the caller must not be told otherwise.
             LogNotPublished(logger, ex, eventName, contract.PartitionKey);
         }
     }

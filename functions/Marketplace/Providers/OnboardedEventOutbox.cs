@@ -20,8 +20,9 @@ public sealed partial class OnboardedEventOutbox(DomainEvents events, ProviderSt
         {
             await events.PublishAsync(EventSubscriptions.ProviderOnboarded, provider.ToOnboardedEvent(), provider.OnboardedEventId, cancellationToken);
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Whatever failed (storage, the network, a timeout), the profile is saved and a retry of the request finishes it.
             LogNotPublished(logger, ex, provider.PartitionKey, provider.OnboardedEventId);
             return false;
         }

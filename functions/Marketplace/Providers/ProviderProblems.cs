@@ -30,7 +30,7 @@ internal static class ProviderProblems
 
     public static ProblemHttpResult EventNotPublished() =>
         TypedResults.Problem(
-            statusCode: StatusCodes.Status500InternalServerError,
+            statusCode: StatusCodes.Status503ServiceUnavailable,
             title: "Onboarding not announced",
             detail: "The profile was saved but the provider-onboarded event could not be sent. Send the same onboarding request again (newly signed) to finish it.");
 }

@@ -168,7 +168,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
     }
 
     [Fact]
-    public async Task When_the_event_cannot_be_sent_onboarding_is_a_500_and_sending_the_request_again_sends_it()
+    public async Task When_the_event_cannot_be_sent_onboarding_is_a_503_and_sending_the_request_again_sends_it()
     {
         // Onboard one provider so the queue exists and the app's writer holds it, then remove it under the writer.
         Assert.Equal(HttpStatusCode.Created, (await OnboardAsync(stranger, Profile("First"))).StatusCode);
@@ -176,7 +176,7 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
 
         var failed = await OnboardAsync(provider, Profile());
 
-        await ApiAssert.ProblemAsync(failed, HttpStatusCode.InternalServerError);
+        await ApiAssert.ProblemAsync(failed, HttpStatusCode.ServiceUnavailable);
         var row = await RowAsync(provider.PublicKeyHex);
         Assert.NotNull(row);
         Assert.Null(row.OnboardedEventPublishedAt);

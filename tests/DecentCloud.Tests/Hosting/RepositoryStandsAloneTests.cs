@@ -20,11 +20,12 @@ public sealed partial class RepositoryStandsAloneTests
     private static readonly HashSet<string> SkippedFiles = new(StringComparer.Ordinal) { "local.settings.json" };
 
     /// <summary>
-    /// Third-party and published files kept unchanged beside the tests, each with its licence and source; tests compare
-    /// them byte for byte with their originals, so their own mentions of files that were not copied stay as written.
-    /// What the code relies on from those files is in docs/chatwoot.md and docs/billing.md.
+    /// Third-party and published files kept unchanged beside the tests, with their licences and sources (some are
+    /// compared byte for byte with their originals), so their own mentions of files that were not copied stay as
+    /// written. What the code relies on from those files is in docs/chatwoot.md and docs/billing.md (see the folder's
+    /// README.md).
     /// </summary>
-    private static readonly string VerbatimCopies = "tests/DecentCloud.Tests/Contracts/";
+    private const string VerbatimCopies = "tests/DecentCloud.Tests/Contracts/";
 
     [Fact]
     public void No_file_points_at_documents_outside_the_repository()

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace DecentCloud.Agent;
 
 /// <summary>
-/// The agent's poll loop. Provisioning is not written yet (DOMAIN.md, "Provisioning agent"):
+/// The agent's poll loop. Provisioning is not written yet (docs/agent.md, "What is coming"):
 /// each poll interval it says so instead of pretending to work.
 /// </summary>
 internal sealed class AgentLoop(IOptions<AgentOptions> options, TimeProvider time, ILogger<AgentLoop> logger) : BackgroundService

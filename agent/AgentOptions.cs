@@ -38,7 +38,7 @@ internal sealed class AgentOptions
 /// <summary>Refuses settings the agent cannot run with, naming the key so the provider knows what to fix.</summary>
 internal sealed class AgentOptionsValidator(IConfiguration configuration) : IValidateOptions<AgentOptions>
 {
-    // DOMAIN.md: a provider is online while its last heartbeat is less than 5 minutes old, so a
+    // docs/agent.md (settings): a provider is online while its last heartbeat is less than 5 minutes old, so a
     // longer heartbeat interval would show a healthy provider as offline between heartbeats.
     private const int OnlineWindowSeconds = 300;
     private const int OneDaySeconds = 24 * 60 * 60;

@@ -59,7 +59,7 @@ public sealed class StripeOptions : IValidatableObject
 }
 
 /// <summary>
-/// The seller printed on every invoice (DOMAIN.md). Not validated at start-up on purpose: a missing name, address or
+/// The seller printed on every invoice (docs/billing.md, "Invoices"). Not validated at start-up on purpose: a missing name, address or
 /// country stops invoices from being issued (payments are still recorded, and issuing is retried), not the app.
 /// </summary>
 public sealed class SellerOptions

@@ -13,7 +13,7 @@ namespace DecentCloud.Functions.Hosting;
 /// <summary>
 /// The app's own small Functions host on ASP.NET Core: settings as a function app reads them, HTTP
 /// functions under /api with function keys, a listener per queue function and a scheduler per timer
-/// function. See ARCHITECTURE.md section 2.
+/// function. See docs/host.md.
 /// </summary>
 public static class FunctionsApplication
 {

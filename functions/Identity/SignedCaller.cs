@@ -2,7 +2,7 @@ namespace DecentCloud.Functions.Identity;
 
 /// <summary>
 /// Who signed the request, set by the signature check before a signed HTTP function runs. The key is the
-/// caller's identity (DOMAIN.md: users and providers are Ed25519 public keys), so a function compares it with
+/// caller's identity (docs/signing.md: users and providers are Ed25519 public keys), so a function compares it with
 /// the key that owns the resource and refuses a wrong one.
 /// </summary>
 /// <param name="PublicKeyHex">The signer's Ed25519 public key, lower-case hex.</param>

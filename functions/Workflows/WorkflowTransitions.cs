@@ -66,7 +66,7 @@ public sealed record RunStep(string Step, int Attempt, TimeSpan Delay);
 public sealed record Transition(WorkflowState State, RunStep? Command, bool Changed);
 
 /// <summary>
-/// The orchestrator half of a workflow (ARCHITECTURE.md section 4): a pure function of the definition, the state and
+/// The orchestrator half of a workflow (docs/workflows.md): a pure function of the definition, the state and
 /// an event. It decides; the runner carries out its command and records the move. Events that do not fit the state
 /// (a late message for a step already done) change nothing.
 /// </summary>

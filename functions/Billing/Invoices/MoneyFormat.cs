@@ -26,7 +26,7 @@ public static class MoneyFormat
 
     /// <summary>
     /// "19.00 %", "8.10 %", "0.00 %": at least two decimals; a rate with more (a rare 8.125) keeps them, because the
-    /// rate shown must be the rate charged (DOMAIN.md, Invoices and receipts).
+    /// rate shown must be the rate charged (docs/billing.md, "Rules").
     /// </summary>
     public static string Rate(decimal percent)
     {

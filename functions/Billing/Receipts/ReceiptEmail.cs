@@ -5,7 +5,7 @@ using System.Text.Encodings.Web;
 namespace DecentCloud.Functions.Billing.Receipts;
 
 /// <summary>
-/// The receipt sent after a successful payment, with the invoice PDF attached (DOMAIN.md, "Invoices and receipts").
+/// The receipt sent after a successful payment, with the invoice PDF attached (docs/billing.md, "Receipts").
 /// </summary>
 /// <param name="To">The buyer's invoice email address.</param>
 /// <param name="ToName">The buyer's name as the mail client shows it; null for none.</param>

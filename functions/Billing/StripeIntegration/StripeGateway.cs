@@ -102,7 +102,7 @@ public sealed class StripeGateway
     }
 
     /// <summary>
-    /// A Checkout Session in payment mode for the contract's price (DOMAIN.md, Payments): automatic tax, tax ID
+    /// A Checkout Session in payment mode for the contract's price (docs/billing.md, "Checkout"): automatic tax, tax ID
     /// collection, required billing address, an invoice, and the contract id in <c>client_reference_id</c> and
     /// metadata. <paramref name="attempt"/> is part of the idempotency key: the same attempt always gets the same session.
     /// </summary>

@@ -5,7 +5,7 @@ namespace DecentCloud.Functions.Billing.Vat;
 
 /// <summary>
 /// The EU standard-rate table (eu-vat-rates.json, embedded in the assembly), read once. It decides VAT only
-/// when Stripe Tax gave no figures (DOMAIN.md, Invoices and receipts).
+/// when Stripe Tax gave no figures (docs/billing.md, "VAT").
 /// </summary>
 public sealed class EuVatRates
 {

@@ -40,7 +40,7 @@ public sealed record VatInput(
 public sealed record VatOutcome(VatTreatment Treatment, decimal RatePercent, long NetMinor, long VatMinor, long GrossMinor, string Source, IReadOnlyList<string> Notes);
 
 /// <summary>
-/// The VAT an invoice shows for one payment (DOMAIN.md, Invoices and receipts). The fix over the original
+/// The VAT an invoice shows for one payment (docs/billing.md, "VAT"). The fix over the original
 /// project: the VAT shown is what was charged. Stripe Tax's figures win when present; otherwise nothing was added
 /// on top of the price, so the table's VAT is taken out of the amount charged, never added to it.
 /// </summary>

@@ -30,7 +30,7 @@ public sealed class VatIdCheckException : Exception
 }
 
 /// <summary>
-/// Checks buyers' VAT IDs with VIES (DOMAIN.md, Invoices and receipts) and keeps the answers in the
+/// Checks buyers' VAT IDs with VIES (docs/billing.md, "VAT") and keeps the answers in the
 /// <c>VatIdChecks</c> table. A definite answer is reused for 24 hours. VIES being down is normal (member states go
 /// offline independently, for hours), so it never throws for that: after three attempts the ID is
 /// <see cref="VatIdStatus.Unverified"/>, which never earns a reverse charge. An expired answer is not trusted for

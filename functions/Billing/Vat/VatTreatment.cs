@@ -1,6 +1,6 @@
 namespace DecentCloud.Functions.Billing.Vat;
 
-/// <summary>How VAT applies to one invoice (DOMAIN.md, Invoices and receipts).</summary>
+/// <summary>How VAT applies to one invoice (docs/billing.md, "VAT").</summary>
 public enum VatTreatment
 {
     /// <summary>VAT charged at a rate (Stripe Tax's, or the EU standard-rate table's).</summary>

@@ -12,7 +12,7 @@ namespace DecentCloud.Functions.Chatwoot.Api;
 /// address and the per-call timeout are set by <see cref="ChatwootServices.AddChatwootClient"/>.
 /// </summary>
 /// <remarks>
-/// Written against Chatwoot 4.15 as shared/contracts/chatwoot/ENDPOINTS.md describes it, which is not always what its
+/// Written against Chatwoot 4.15 as docs/chatwoot.md ("Chatwoot's API as the code relies on it") describes it, which is not always what its
 /// swagger.json says: creates answer 200; a portal comes back flat, a created category as <c>{payload:…}</c>; inbox and
 /// inbox-member lists are <c>{payload:[…]}</c> while teams, agents and team members are plain arrays; validation errors
 /// are <c>{message, attributes}</c>; role failures are 401, not 403. Every answer is read through

@@ -2,7 +2,7 @@ using System.Text;
 
 namespace DecentCloud.Functions.Chatwoot.Api;
 
-/// <summary>The Help Center portal slug for a provider (DOMAIN.md: the name, at most 40 characters, plus a key suffix).</summary>
+/// <summary>The Help Center portal slug for a provider (docs/chatwoot.md, "Rules": the name, at most 40 characters, plus a key suffix).</summary>
 /// <remarks>
 /// Chatwoot does not check a slug's format, but it is a path segment of the public Help Center (<c>/hc/{slug}</c>) and
 /// unique across the whole installation, so it is kept to lower-case ASCII letters, digits and single hyphens, and the

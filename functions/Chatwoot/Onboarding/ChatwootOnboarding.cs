@@ -26,7 +26,7 @@ public sealed class ChatwootOnboardingOptions
 }
 
 /// <summary>
-/// The Chatwoot onboarding workflow of a provider (DOMAIN.md, Chatwoot per provider): an API-channel inbox
+/// The Chatwoot onboarding workflow of a provider (docs/chatwoot.md, "Rules"): an API-channel inbox
 /// "{name} Support", a team "{name} Team", a Help Center portal "{name} Help Center" with a unique slug, a default
 /// category, and an automation rule routing the inbox's new conversations to the team. Chatwoot refuses no duplicate
 /// inbox or rule, so each step looks up before it creates (the inbox by the provider key in its webhook URL, the rule

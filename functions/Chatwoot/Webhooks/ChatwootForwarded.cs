@@ -9,7 +9,7 @@ namespace DecentCloud.Functions.Chatwoot.Webhooks;
 /// <param name="ProviderKey">The provider whose inbox secret or URL token verified it; null for the account webhook's secret.</param>
 public sealed record ChatwootDelivery(string Id, DateTimeOffset ReceivedAt, string VerifiedBy, string? ProviderKey);
 
-/// <summary>Queue <c>chatwoot-message-created</c>: a new message, incoming or not, private notes included (§13).</summary>
+/// <summary>Queue <c>chatwoot-message-created</c>: a new message, incoming or not, private notes included (docs/chatwoot.md, "Payload shapes").</summary>
 /// <param name="ContentOmitted">
 /// The content (up to 150,000 characters in Chatwoot) did not fit in a queue message and is null here: read the whole
 /// delivery from <see cref="ChatwootDeliveries.FindAsync"/> by <see cref="ChatwootDelivery.Id"/> and
@@ -28,7 +28,7 @@ public sealed record ChatwootConversationCreated(ChatwootDelivery Delivery, Chat
 
 /// <summary>
 /// Queue <c>chatwoot-conversation-status-changed</c>: the new status is <see cref="ChatwootConversation.Status"/>.
-/// Chatwoot's <c>changed_attributes</c> is normally null here, so the previous status is not known (§13).
+/// Chatwoot's <c>changed_attributes</c> is normally null here, so the previous status is not known (docs/chatwoot.md, "Payload shapes").
 /// </summary>
 public sealed record ChatwootConversationStatusChanged(ChatwootDelivery Delivery, ChatwootConversation Conversation)
 {

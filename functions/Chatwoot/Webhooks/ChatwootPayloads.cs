@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 namespace DecentCloud.Functions.Chatwoot.Webhooks;
 
 /// <summary>
-/// Reads a verified delivery body into a typed event, from the shapes of ENDPOINTS.md §13. Extra fields are ignored;
+/// Reads a verified delivery body into a typed event, from the shapes in docs/chatwoot.md ("Payload shapes"). Extra fields are ignored;
 /// times are read whatever their form (Chatwoot mixes ISO-8601 strings, unix seconds and unix seconds with a fraction);
 /// a field this app needs that is missing or of the wrong type is a <see cref="JsonException"/>.
 /// </summary>
@@ -114,7 +114,7 @@ public sealed record ChatwootConversationEvent(string Name, ChatwootConversation
 /// <summary>An event this app does not read (typing, contacts, <c>conversation_updated</c>, …): recorded and acknowledged.</summary>
 public sealed record ChatwootOtherEvent(string Name) : ChatwootEvent(Name);
 
-/// <summary>A message as message events carry it (§13), not as the REST API answers it.</summary>
+/// <summary>A message as message events carry it (docs/chatwoot.md, "Payload shapes"), not as the REST API answers it.</summary>
 public sealed record ChatwootMessage
 {
     /// <summary>The message id.</summary>
@@ -145,7 +145,7 @@ public sealed record ChatwootMessage
 
     public required ChatwootConversation Conversation { get; init; }
 
-    /// <summary>Whether a support bot should answer it (§13): an incoming public message in a conversation the bot owns.</summary>
+    /// <summary>Whether a support bot should answer it (docs/chatwoot.md, "Payload shapes"): an incoming public message in a conversation the bot owns.</summary>
     [JsonIgnore]
     public bool ForTheBot => MessageType == "incoming" && !Private && Conversation.Status == "pending";
 }

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace DecentCloud.Functions.Chatwoot.Webhooks;
 
 /// <summary>
-/// <c>POST /api/v1/webhooks/chatwoot</c>: verifies a Chatwoot delivery (ENDPOINTS.md §12) before anything is stored,
+/// <c>POST /api/v1/webhooks/chatwoot</c>: verifies a Chatwoot delivery (docs/chatwoot.md, "Deliveries") before anything is stored,
 /// puts it on the <c>chatwoot-events</c> queue (a message that never expires) and answers 200 at once;
 /// <see cref="ProcessChatwootEvent"/> records it (dedupe by delivery id) and forwards it.
 /// </summary>

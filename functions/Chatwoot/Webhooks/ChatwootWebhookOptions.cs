@@ -9,7 +9,7 @@ namespace DecentCloud.Functions.Chatwoot.Webhooks;
 public sealed class ChatwootWebhookOptions
 {
     /// <summary>
-    /// The <c>secret</c> of an account webhook an administrator created (ENDPOINTS.md §11). Chatwoot 4.12 and later sign
+    /// The <c>secret</c> of an account webhook an administrator created (docs/chatwoot.md, "Account webhooks"). Chatwoot 4.12 and later sign
     /// that webhook's deliveries with it. Unset: only inbox secrets and URL tokens verify. Secret.
     /// </summary>
     [ConfigurationKeyName("CHATWOOT_WEBHOOK_SECRET")]

@@ -2,7 +2,7 @@ namespace DecentCloud.Functions.Identity.Delegations;
 
 /// <summary>
 /// Runs an agent function only when the (already verified) signer is an agent with a live delegation that
-/// grants this endpoint's permission (DOMAIN.md fix: permissions are enforced on every agent endpoint).
+/// grants this endpoint's permission (docs/agent.md, "Delegations": permissions are enforced on every agent endpoint).
 /// Refusals are 403 problems with a <c>check</c> field.
 /// </summary>
 internal sealed partial class AgentGate(DelegationStore store, TimeProvider time, IProblemDetailsService problems, ILogger<AgentGate> logger)
@@ -54,6 +54,6 @@ internal sealed partial class AgentGate(DelegationStore store, TimeProvider time
         });
     }
 
-    [LoggerMessage(EventId = 6010, Level = LogLevel.Warning, Message = "Refused agent {AgentKey} for {Permission}: {Check}")]
+    [LoggerMessage(EventId = 6020, Level = LogLevel.Warning, Message = "Refused agent {AgentKey} for {Permission}: {Check}")]
     private static partial void LogRefused(ILogger logger, string agentKey, string permission, string check);
 }

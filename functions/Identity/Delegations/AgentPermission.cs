@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace DecentCloud.Functions.Identity.Delegations;
 
-/// <summary>What a provider lets one of its agents do (DOMAIN.md: provision, health_check, heartbeat, fetch_contracts).</summary>
+/// <summary>What a provider lets one of its agents do (docs/agent.md, "Delegations": provision, health_check, heartbeat, fetch_contracts).</summary>
 [SuppressMessage("Naming", "CA1711:Identifiers should not have incorrect suffix", Justification = "Permission is the domain's own word for these.")]
 public enum AgentPermission
 {

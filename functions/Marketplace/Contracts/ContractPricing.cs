@@ -19,7 +19,7 @@ public abstract record PriceResult
 }
 
 /// <summary>
-/// Price = monthly price × hours / 720 (DOMAIN.md), in integer minor units.
+/// Price = monthly price × hours / 720 (docs/contracts.md, "Price"), in integer minor units.
 /// Rounding rule: the price rounds UP to the next minor unit (ceiling). A price of 0 waives the payment
 /// requirement (see <see cref="ContractStateMachine"/>), so a priced offering must never round down to
 /// a free contract; the renter pays less than one minor unit above the exact share, and whole months

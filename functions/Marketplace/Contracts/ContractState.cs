@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace DecentCloud.Functions.Marketplace.Contracts;
 
-/// <summary>The life cycle of a contract; the wire and storage names are the lowercase names of DOMAIN.md.</summary>
+/// <summary>The life cycle of a contract; the wire and storage names are the lowercase names (docs/contracts.md, "States and moves").</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ContractState>))]
 public enum ContractState
 {

@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 
 namespace DecentCloud.Functions.Marketplace.Contracts;
 
-/// <summary>What the move check needs to know about the money: DOMAIN.md requires a succeeded payment for provisioned and active unless the price is 0.</summary>
+/// <summary>What the move check needs to know about the money: provisioned and active need a succeeded payment unless the price is 0 (docs/contracts.md, "States and moves").</summary>
 public readonly record struct ContractPayment(long PriceMinor, bool PaymentSucceeded)
 {
     public static ContractPayment Free => new(0, false);
@@ -34,7 +34,7 @@ public abstract record MoveResult
     public sealed record Refused(ContractState Current, ContractState Requested, MoveRefusal Refusal, string Reason) : MoveResult;
 }
 
-/// <summary>The one place that holds the contract moves of DOMAIN.md; docs/contracts.md copies this table.</summary>
+/// <summary>The one place that holds the contract moves; docs/contracts.md ("States and moves") copies this table.</summary>
 public static class ContractStateMachine
 {
     private static readonly FrozenDictionary<ContractState, FrozenSet<ContractState>> Moves =

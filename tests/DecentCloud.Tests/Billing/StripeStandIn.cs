@@ -16,7 +16,7 @@ public sealed record StripeRequest(string Method, string Path, IReadOnlyDictiona
 
 /// <summary>
 /// A local Stripe API for the customers and Checkout Sessions the app creates, answering as Stripe does (see
-/// shared/contracts/stripe/NOTES.md): bearer key, form-encoded bodies, unknown parameters refused, Stripe's own
+/// docs/billing.md, "Stripe's API as the code relies on it"): bearer key, form-encoded bodies, unknown parameters refused, Stripe's own
 /// parameter rules, idempotency keys replayed (and refused with other parameters), errors as <c>{"error": {...}}</c>,
 /// and the objects of fixtures.json with the request's values filled in. Every request is recorded for the test to check.
 /// </summary>

@@ -28,8 +28,8 @@ public enum ChatwootTokenKind
 /// <param name="Values">The path parameters' values, by name.</param>
 /// <param name="Tokens">The token kinds its <c>security</c> accepts; empty for public operations.</param>
 /// <param name="Body">The request body's schema, or null when it takes none.</param>
-/// <param name="Wrapper">The root key Rails wraps a flat body in for this controller (ENDPOINTS.md §0), if any.</param>
-/// <param name="Source">Where the operation is written down: swagger.json, or the ENDPOINTS.md section for one the spec leaves out.</param>
+/// <param name="Wrapper">The root key Rails wraps a flat body in for this controller (docs/chatwoot.md, "Requests"), if any.</param>
+/// <param name="Source">Where the operation is written down: swagger.json, or the docs/chatwoot.md section for one the spec leaves out.</param>
 public sealed record ChatwootOperation(
     string Method,
     string Template,
@@ -46,14 +46,14 @@ public sealed record ChatwootOperation(
 }
 
 /// <summary>
-/// Chatwoot's published OpenAPI 3.1 file (tests/DecentCloud.Tests/Contracts/chatwoot/swagger.json, copied from
-/// shared/contracts/chatwoot) read with System.Text.Json: the operations by path template and method, their security
+/// Chatwoot's published OpenAPI 3.1 file (tests/DecentCloud.Tests/Contracts/chatwoot/swagger.json, Chatwoot's own
+/// file, unchanged; SOURCE.md beside it) read with System.Text.Json: the operations by path template and method, their security
 /// schemes, and a checker for request bodies against their schemas ($ref, allOf, oneOf with discriminator, type,
 /// enum, required, properties, items). Properties a schema does not list count as a problem unless it allows more:
 /// Rails drops unpermitted keys without a word, so a misspelt key would otherwise be lost silently.
 /// </summary>
 /// <remarks>
-/// Where ENDPOINTS.md records that the server differs from the spec in what it accepts, the difference is applied here
+/// Where docs/chatwoot.md records that the server differs from the spec in what it accepts, the difference is applied here
 /// and named: <see cref="Extensions"/> (operations the spec leaves out), <see cref="Wrappers"/> (root keys Rails wraps
 /// flat bodies in), and <see cref="Errata"/>.
 /// </remarks>
@@ -61,13 +61,13 @@ public sealed class ChatwootContract
 {
     public static readonly string SpecPath = Path.Combine(RepositoryRoot.Path, "tests", "DecentCloud.Tests", "Contracts", "chatwoot", "swagger.json");
 
-    /// <summary>Operations the server routes and ENDPOINTS.md documents but swagger.json does not list.</summary>
+    /// <summary>Operations the server routes and docs/chatwoot.md documents but swagger.json does not list.</summary>
     public static readonly IReadOnlyList<(string Method, string Template, string Source)> Extensions =
     [
-        ("GET", "/api/v1/accounts/{account_id}/portals/{id}/categories", "ENDPOINTS.md §6 (List)"),
+        ("GET", "/api/v1/accounts/{account_id}/portals/{id}/categories", "docs/chatwoot.md, Requests"),
     ];
 
-    /// <summary>ENDPOINTS.md §0 "Request wrapping": these controllers require a root key, and Rails wraps a flat JSON body in it.</summary>
+    /// <summary>docs/chatwoot.md, "Requests" (root keys): these controllers require a root key, and Rails wraps a flat JSON body in it.</summary>
     public static readonly IReadOnlyDictionary<string, string> Wrappers = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["/api/v1/accounts/{account_id}/teams"] = "team",
@@ -83,7 +83,7 @@ public sealed class ChatwootContract
     /// <summary>
     /// Body properties whose type the spec gets wrong, with the type the server takes. inbox_members PATCH and DELETE
     /// type <c>inbox_id</c> as a string while POST types it as an integer; the controller looks the inbox up with
-    /// <c>find(params[:inbox_id])</c> (ENDPOINTS.md §4), which takes either.
+    /// <c>find(params[:inbox_id])</c> (docs/chatwoot.md, "Requests"), which takes either.
     /// </summary>
     public static readonly IReadOnlyList<(string Method, string Template, string Property, string[] Types)> Errata =
     [

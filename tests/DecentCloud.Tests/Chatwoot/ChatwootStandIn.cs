@@ -1,20 +1,20 @@
 // A local Chatwoot 4.15 for the calls provider onboarding makes, built from two sources:
 //
 // - Chatwoot's own OpenAPI file (tests/DecentCloud.Tests/Contracts/chatwoot/swagger.json, a byte-for-byte copy of
-//   shared/contracts/chatwoot/swagger.json; see SOURCE.md there). Every request is checked against it by
+//   Chatwoot's swagger/swagger.json at commit f66b551c; see SOURCE.md there). Every request is checked against it by
 //   ChatwootContract: the path and method are an operation of the spec, the api_access_token header carries the token
 //   kind the operation's security names, and a JSON body meets the operation's requestBody schema. A request that
 //   fails is answered 400 with the reason (401 for a missing or wrong-kind token, as the server would) and kept in
 //   Violations, which the tests assert to be empty.
-// - shared/contracts/chatwoot/ENDPOINTS.md (read from Chatwoot's controllers, views and models at commit f66b551c) for
-//   what the server actually answers where the spec is wrong (its §15): creates answer 200; a portal comes back flat
+// - docs/chatwoot.md, "Chatwoot's API as the code relies on it" (read from Chatwoot's controllers, views and models
+//   at commit f66b551c), for what the server actually answers where the spec is wrong: creates answer 200; a portal comes back flat
 //   with config.allowed_locales as objects; inbox lists and inbox members are {payload:[…]}, a created category is
 //   {payload:{…}}; teams, agents and team members are plain arrays; validation errors are 422 {message, attributes};
 //   role and token failures are 401 {"error":…}; an unknown team member id is 401 "Invalid User IDs"; a 429 is plain
 //   text "Retry later" without Retry-After. Team names are lower-cased and unique per account, portal slugs unique
 //   across the installation, inbox names not unique, category (slug, locale) unique per portal, team member adds skip
 //   existing members and answer only the new ones.
-// - Automation rules, which ENDPOINTS.md does not cover, follow Chatwoot's AutomationRulesController, AutomationRule
+// - Automation rules, beyond what docs/chatwoot.md says of them, follow Chatwoot's AutomationRulesController, AutomationRule
 //   model and jbuilder views (app/views/api/v1/accounts/automation_rules): top-level keys, conditions and actions
 //   checked against the model's attribute and action lists, at most one condition without query_operator, 422
 //   {"error":{field:[…]}} on failure; index answers {payload:[…]}, create answers the rule flat (the spec says

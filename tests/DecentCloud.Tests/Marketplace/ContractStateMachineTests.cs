@@ -11,7 +11,7 @@ public sealed class ContractStateMachineTests
     private static readonly ContractPayment Paid = new(PriceMinor: 10_00, PaymentSucceeded: true);
     private static readonly ContractPayment Unpaid = new(PriceMinor: 10_00, PaymentSucceeded: false);
 
-    // Written out again from DOMAIN.md rather than read from the machine, so a change to the table shows up here.
+    // Written out again from docs/contracts.md ("States and moves") rather than read from the machine, so a change to the table shows up here.
     private static readonly Dictionary<ContractState, ContractState[]> DomainTable = new()
     {
         [Requested] = [Pending, Accepted, Rejected, Cancelled, Expired],

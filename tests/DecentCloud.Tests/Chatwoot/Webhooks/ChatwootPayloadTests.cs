@@ -4,7 +4,7 @@ using DecentCloud.Functions.Hosting.Queues;
 
 namespace DecentCloud.Tests.Chatwoot.Webhooks;
 
-/// <summary>The three payload shapes of ENDPOINTS.md §13, from realistic sample deliveries (Fixtures/).</summary>
+/// <summary>The three payload shapes of docs/chatwoot.md ("Payload shapes"), from realistic sample deliveries (Fixtures/).</summary>
 public sealed class ChatwootPayloadTests
 {
     private static ChatwootMessage Message(string fixture) =>

@@ -10,7 +10,7 @@ using DecentCloud.Testing;
 namespace DecentCloud.Tests.Chatwoot.Webhooks;
 
 /// <summary>
-/// Chatwoot deliveries as Chatwoot sends them (ENDPOINTS.md §12): the fixtures of §13 as bodies, the three X-Chatwoot
+/// Chatwoot deliveries as Chatwoot sends them (docs/chatwoot.md, "Deliveries"): the fixtures of "Payload shapes" as bodies, the three X-Chatwoot
 /// headers, and the signature computed here independently of the app (HMAC-SHA256 of "{timestamp}.{body}", lower-case hex).
 /// </summary>
 public static class ChatwootSends

@@ -88,6 +88,9 @@ public static class StripeEventStatus
 
     /// <summary>Acknowledged and kept, but nothing to do: a type we do not handle, or not one of our sessions.</summary>
     public const string Ignored = "ignored";
+
+    /// <summary>Acknowledged and kept, but Stripe.net cannot read it (a field of a type its model cannot hold); the outcome says why.</summary>
+    public const string Unreadable = "unreadable";
 }
 
 /// <summary>The fields of an event needed before it is processed: read from the verified body without Stripe.net's model.</summary>

@@ -6,6 +6,7 @@ namespace DecentCloud.Functions.Identity;
 public sealed class SignedRequestOptions
 {
     public const string MaxBodyBytesSetting = "SIGNED_BODY_MAX_BYTES";
+    public const int DefaultMaxBodyBytes = 1_048_576;
 
     /// <summary>
     /// The largest body a signed request may carry, in bytes. The signature is checked over the whole body, so without
@@ -13,5 +14,5 @@ public sealed class SignedRequestOptions
     /// </summary>
     [ConfigurationKeyName(MaxBodyBytesSetting)]
     [Range(1024, 30_000_000)]
-    public int MaxBodyBytes { get; set; } = 1_048_576;
+    public int MaxBodyBytes { get; set; } = DefaultMaxBodyBytes;
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Azure;
@@ -151,6 +152,64 @@ public sealed class SignedRequestTests(AzuriteFixture storage) : IClassFixture<A
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(new Order($"off-7 for {key.PublicKeyHex[..8]}", 12), await response.Content.ReadFromJsonAsync<Order>());
+    }
+
+    [Fact]
+    public async Task A_signed_body_of_exactly_the_limit_runs_the_function()
+    {
+        var body = "{\"note\":\"" + new string('x', SignedRequestOptions.DefaultMaxBodyBytes - 11) + "\"}";
+        Assert.Equal(SignedRequestOptions.DefaultMaxBodyBytes, Encoding.UTF8.GetByteCount(body));
+
+        var response = await app.Client.SendAsync(Signed(key, HttpMethod.Post, EchoPath, body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body, (await response.Content.ReadFromJsonAsync<SignedEcho>())!.Body);
+    }
+
+    [Fact]
+    public async Task A_signed_body_over_the_limit_is_refused_413_and_records_no_nonce()
+    {
+        var body = "{\"note\":\"" + new string('x', SignedRequestOptions.DefaultMaxBodyBytes - 10) + "\"}";
+        var nonce = Guid.NewGuid();
+
+        var response = await app.Client.SendAsync(Signed(key, HttpMethod.Post, EchoPath, body, nonce: nonce));
+
+        Assert.Equal("bodySize", (await ApiAssert.ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge)).GetProperty("check").GetString());
+        Assert.False(await NonceRecordedAsync(key.PublicKeyHex, nonce));
+        Assert.Single(app.Logs.Entries, e => e.EventId.Id == 1101 && e.Level == LogLevel.Warning);
+    }
+
+    [Fact]
+    public async Task A_chunked_signed_body_is_refused_413_as_soon_as_it_passes_the_limit_and_records_no_nonce()
+    {
+        var body = Encoding.UTF8.GetBytes("{\"note\":\"" + new string('x', 2 * SignedRequestOptions.DefaultMaxBodyBytes) + "\"}");
+        var nonce = Guid.NewGuid();
+        var headers = RequestSigner.CreateHeaders(key, DateTimeOffset.UtcNow, nonce, "POST", EchoPath, body);
+        using var request = new HttpRequestMessage(HttpMethod.Post, EchoPath.TrimStart('/')) { Content = new StreamContent(new MemoryStream(body)) };
+        request.Headers.TransferEncodingChunked = true;
+        headers.ApplyTo(request.Headers);
+
+        var response = await app.Client.SendAsync(request);
+
+        Assert.Equal("bodySize", (await ApiAssert.ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge)).GetProperty("check").GetString());
+        Assert.False(await NonceRecordedAsync(key.PublicKeyHex, nonce));
+    }
+
+    [Fact]
+    public async Task A_content_length_over_the_limit_is_refused_413_before_any_of_the_body_is_read()
+    {
+        // Only the head goes out: a server that read the body first would wait for bytes that never come.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(app.Client.BaseAddress!.Host, app.Client.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        var head = $"POST {EchoPath} HTTP/1.1\r\nHost: {app.Client.BaseAddress.Authority}\r\nContent-Type: application/json\r\n"
+            + $"Content-Length: {SignedRequestOptions.DefaultMaxBodyBytes + 1}\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        var statusLine = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal("HTTP/1.1 413 Payload Too Large", statusLine);
     }
 
     [Theory]

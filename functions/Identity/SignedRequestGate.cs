@@ -9,7 +9,8 @@ namespace DecentCloud.Functions.Identity;
 /// Runs a signed function only for a request whose signature verifies (shared RequestVerifier, over the request
 /// target exactly as received and the raw body) and whose nonce this key has not used before. Every refusal is
 /// a 401 problem naming the check that failed; a refused request records nothing. A body longer than
-/// <c>SIGNED_BODY_MAX_BYTES</c> is refused 413 before (Content-Length) or while (chunked) it is read, unverified.
+/// <c>SIGNED_BODY_MAX_BYTES</c> is refused 413 before (Content-Length) or while (chunked) it is read, unverified;
+/// a verified body that is not strict UTF-8 JSON (<see cref="StrictJson"/>) is refused 400, before its nonce is recorded.
 /// </summary>
 internal sealed partial class SignedRequestGate(
     RequestVerifier verifier,
@@ -45,6 +46,15 @@ internal sealed partial class SignedRequestGate(
         {
             LogRefused(logger, function, result.Outcome, result.Header ?? "");
             await RefuseAsync(context, Title(result.Outcome), result.Detail, Check(result.Outcome));
+            return;
+        }
+
+        // A body the function's own binding might skip in part (an unknown member's bytes are not decoded) is held to
+        // the one rule for JSON bodies here, before anything is recorded.
+        if (body.Length > 0 && !StrictJson.TryRead(body, out _, out var notJson))
+        {
+            LogNotJson(logger, function, notJson);
+            await WriteProblemAsync(context, StatusCodes.Status400BadRequest, "Request body not valid", notJson, "body");
             return;
         }
 
@@ -109,6 +119,9 @@ internal sealed partial class SignedRequestGate(
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Refused a signed call to {Function}: body longer than {MaxBytes} bytes (Content-Length {ContentLength})")]
     private static partial void LogTooLarge(ILogger logger, string function, long? contentLength, int maxBytes);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Refused a signed call to {Function}: {Problem}")]
+    private static partial void LogNotJson(ILogger logger, string function, string problem);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Refused a signed call to {Function}: nonce already used by key {PublicKey}")]
     private static partial void LogReplay(ILogger logger, string function, string publicKey);

@@ -195,6 +195,35 @@ public sealed class SignedRequestTests(AzuriteFixture storage) : IClassFixture<A
         Assert.False(await NonceRecordedAsync(key.PublicKeyHex, nonce));
     }
 
+    [Theory]
+    [InlineData("invalid UTF-8 in a member the function does not bind")]
+    [InlineData("lone surrogate in a member the function does not bind")]
+    [InlineData("lone surrogate in a property name")]
+    [InlineData("two documents")]
+    [InlineData("a byte order mark")]
+    public async Task A_signed_body_that_is_not_strict_utf8_json_is_refused_400_and_records_no_nonce(string what)
+    {
+        byte[] body = what switch
+        {
+            "invalid UTF-8 in a member the function does not bind" => [.. Encoding.UTF8.GetBytes("""{"offeringId":"off-1","hours":2,"note":"a"""), 0xff, .. Encoding.UTF8.GetBytes("\"}")],
+            "lone surrogate in a member the function does not bind" => Encoding.UTF8.GetBytes("""{"offeringId":"off-1","hours":2,"note":"\ud800"}"""),
+            "lone surrogate in a property name" => Encoding.UTF8.GetBytes("""{"offeringId":"off-1","hours":2,"\udc00":1}"""),
+            "two documents" => Encoding.UTF8.GetBytes("""{"offeringId":"off-1","hours":2}{"offeringId":"off-2","hours":3}"""),
+            _ => [0xef, 0xbb, 0xbf, .. Encoding.UTF8.GetBytes("""{"offeringId":"off-1","hours":2}""")],
+        };
+        var nonce = Guid.NewGuid();
+        var headers = RequestSigner.CreateHeaders(key, DateTimeOffset.UtcNow, nonce, "POST", "/api/v1/test/orders", body);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/test/orders") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new("application/json");
+        headers.ApplyTo(request.Headers);
+
+        var response = await app.Client.SendAsync(request);
+
+        Assert.Equal("body", (await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("check").GetString());
+        Assert.False(await NonceRecordedAsync(key.PublicKeyHex, nonce));
+        Assert.Single(app.Logs.Entries, e => e.EventId.Id == 1102 && e.Level == LogLevel.Warning);
+    }
+
     [Fact]
     public async Task A_content_length_over_the_limit_is_refused_413_before_any_of_the_body_is_read()
     {

@@ -83,6 +83,7 @@ public sealed class FunctionsApplicationBuilder
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<RouteValueGuard>();
         app.UseMiddleware<FunctionKeyMiddleware>();
 
         var api = app.MapGroup(FunctionsApplication.RoutePrefix);

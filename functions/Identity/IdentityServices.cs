@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Hosting.Configuration;
 using DecentCloud.Shared.Signing;
 using Microsoft.AspNetCore.OpenApi;
 
@@ -14,6 +15,7 @@ public static class IdentityServices
             options.AddDocumentTransformer<SignedOperationsOpenApi>();
             options.AddOperationTransformer<SignedOperationsOpenApi>();
         });
+        services.AddSettings<SignedRequestOptions>();
         return services
             .AddSingleton(sp => new RequestVerifier(sp.GetRequiredService<TimeProvider>()))
             .AddSingleton<NonceStore>()

@@ -7,7 +7,9 @@ namespace DecentCloud.Functions.Billing.StripeIntegration;
 
 /// <summary>
 /// Queue <c>stripe-events</c>: applies one verified Stripe event, once. An event already processed (a redelivery) is
-/// skipped; one we do not handle is recorded as ignored and not retried. A failure is left to the queue's retries.
+/// skipped; one we do not handle is recorded as ignored and not retried; one Stripe.net cannot read (a field of a type
+/// its model cannot hold) is recorded as unreadable, logged as an error once and not retried. Any other failure is left
+/// to the queue's retries.
 /// </summary>
 public sealed partial class ProcessStripeEvent(
     StripeEventStore events,
@@ -32,17 +34,26 @@ public sealed partial class ProcessStripeEvent(
     public async Task Run(StripeEventMessage message, CancellationToken cancellationToken)
     {
         var record = await RecordAsync(message, cancellationToken);
-        if (record.Status is StripeEventStatus.Processed or StripeEventStatus.Ignored)
+        if (record.Status is StripeEventStatus.Processed or StripeEventStatus.Ignored or StripeEventStatus.Unreadable)
         {
             LogRedelivered(logger, message.EventId, record.Status);
             return;
         }
 
-        var body = record.Body;
-
         // The signature was checked at the webhook. The API version is not enforced: the fields used here are the
         // same across release trains, and refusing would only leave events unprocessed (see docs/billing.md).
-        var stripeEvent = EventUtility.ParseEvent(body, throwOnApiVersionMismatch: false);
+        Event stripeEvent;
+        try
+        {
+            stripeEvent = StripeEventJson.Parse(record.Body);
+        }
+        catch (UnreadableStripeEventException ex)
+        {
+            // The body is the one Stripe signed: every retry would fail the same way and end in the poison queue.
+            await events.MarkAsync(message.EventId, StripeEventStatus.Unreadable, ex.Message, time.GetUtcNow(), cancellationToken);
+            LogUnreadable(logger, ex, message.EventId, message.Type);
+            return;
+        }
         if (!StripeVersions.SameTrain(stripeEvent.ApiVersion))
         {
             LogOtherApiVersion(logger, stripeEvent.Id, stripeEvent.ApiVersion ?? "(none)", StripeConfiguration.ApiVersion);
@@ -103,6 +114,9 @@ public sealed partial class ProcessStripeEvent(
 
     [LoggerMessage(EventId = 8100, Level = LogLevel.Information, Message = "Stripe event {EventId} stays {Kept}: another copy got further than this one's {Status}")]
     private static partial void LogAlreadyFurther(ILogger logger, string eventId, string kept, string status);
+
+    [LoggerMessage(EventId = 8200, Level = LogLevel.Error, Message = "Stripe event {EventId} ({Type}) cannot be read and is marked unreadable, not retried; its body is kept in its row")]
+    private static partial void LogUnreadable(ILogger logger, Exception exception, string eventId, string type);
 
     [LoggerMessage(EventId = 8013, Level = LogLevel.Warning, Message = "Stripe event {EventId} has API version {ApiVersion}, not the {Expected} train this app is built with; processed anyway")]
     private static partial void LogOtherApiVersion(ILogger logger, string eventId, string apiVersion, string expected);

@@ -181,11 +181,14 @@ public static class StripeEventStatus
     /// <summary>Acknowledged and kept, but nothing to do: a type we do not handle, or not one of our sessions.</summary>
     public const string Ignored = "ignored";
 
+    /// <summary>Acknowledged and kept, but Stripe.net cannot read it (a field of a type its model cannot hold); the outcome says why.</summary>
+    public const string Unreadable = "unreadable";
+
     /// <summary>How far along a status is; a row's status only ever moves to a higher rank. An unknown status ranks lowest.</summary>
     public static int Rank(string status) => status switch
     {
         Processed => 2,
-        Ignored => 1,
+        Ignored or Unreadable => 1,
         _ => 0,
     };
 }

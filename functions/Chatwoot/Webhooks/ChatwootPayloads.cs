@@ -38,7 +38,29 @@ public static class ChatwootPayloads
         };
     }
 
-    /// <summary>The <c>event</c> and the inbox a body names, read without the typed model: enough to pick a secret and route it.</summary>
+    /// <summary>
+    /// Why <see cref="Parse"/> cannot read a body into its event, or null when it can. The webhook asks before it
+    /// acknowledges, so a delivery this app cannot read is refused at once instead of failing the queue function until
+    /// it lands in the poison queue.
+    /// </summary>
+    public static string? Problem(string body)
+    {
+        try
+        {
+            Parse(body);
+            return null;
+        }
+        catch (JsonException ex)
+        {
+            return ex.InnerException is JsonException inner ? $"{ex.Message}: {inner.Message}" : ex.Message;
+        }
+    }
+
+    /// <summary>
+    /// The <c>event</c> and the inbox a body names, read without the typed model: enough to pick a secret and route it.
+    /// Null when the body has no event name (of at most <see cref="MaxEventLength"/> characters) or names its inbox
+    /// with a field of a type Chatwoot never sends.
+    /// </summary>
     public static ChatwootDeliveryHead? Head(ReadOnlySpan<byte> body)
     {
         try
@@ -51,13 +73,16 @@ public static class ChatwootPayloads
 
             using var document = parsed;
             var root = document.RootElement;
-            return EventName(root) is { } name ? new ChatwootDeliveryHead(name, InboxId(root)) : null;
+            return EventName(root) is { Length: <= MaxEventLength } name && TryInboxId(root, out var inboxId) ? new ChatwootDeliveryHead(name, inboxId) : null;
         }
         catch (JsonException)
         {
             return null;
         }
     }
+
+    /// <summary>Chatwoot's event names are short (<c>conversation_typing_off</c>); the name is a column of the delivery's row.</summary>
+    public const int MaxEventLength = 64;
 
     private static string? EventName(JsonElement root) =>
         root.ValueKind == JsonValueKind.Object && root.TryGetProperty("event", out var name) && name.ValueKind == JsonValueKind.String && name.GetString() is { Length: > 0 } value
@@ -66,24 +91,46 @@ public static class ChatwootPayloads
 
     /// <summary>
     /// Message events name their inbox as <c>inbox.id</c>, conversation events as <c>inbox_id</c>; typing events carry the
-    /// conversation as <c>conversation</c>, whose <c>inbox_id</c> it is.
+    /// conversation as <c>conversation</c>, whose <c>inbox_id</c> it is. False when one of these is there with another type.
     /// </summary>
-    private static long? InboxId(JsonElement root)
+    private static bool TryInboxId(JsonElement root, out long? inboxId)
     {
-        if (root.TryGetProperty("inbox", out var inbox) && inbox.ValueKind == JsonValueKind.Object && inbox.TryGetProperty("id", out var id) && id.TryGetInt64(out var inboxId))
+        inboxId = null;
+        JsonElement? ofInbox = null;
+        JsonElement? ofConversation = null;
+        if (!Optional(root, "inbox", JsonValueKind.Object, out var inbox) || !Optional(root, "inbox_id", JsonValueKind.Number, out var direct)
+            || !Optional(root, "conversation", JsonValueKind.Object, out var conversation)
+            || (inbox is { } inboxObject && !Optional(inboxObject, "id", JsonValueKind.Number, out ofInbox))
+            || (conversation is { } conversationObject && !Optional(conversationObject, "inbox_id", JsonValueKind.Number, out ofConversation)))
         {
-            return inboxId;
+            return false;
         }
 
-        if (root.TryGetProperty("inbox_id", out id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out inboxId))
+        if ((ofInbox ?? direct ?? ofConversation) is not { } named)
         {
-            return inboxId;
+            return true;
         }
 
-        return root.TryGetProperty("conversation", out var conversation) && conversation.ValueKind == JsonValueKind.Object
-            && conversation.TryGetProperty("inbox_id", out id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out inboxId)
-            ? inboxId
-            : null;
+        if (!named.TryGetInt64(out var id))
+        {
+            return false;
+        }
+
+        inboxId = id;
+        return true;
+    }
+
+    /// <summary>A member that may be missing or null; false when it is there with a kind other than <paramref name="kind"/>.</summary>
+    private static bool Optional(JsonElement parent, string name, JsonValueKind kind, out JsonElement? value)
+    {
+        value = null;
+        if (!parent.TryGetProperty(name, out var member) || member.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        value = member;
+        return member.ValueKind == kind;
     }
 
     private static T Read<T>(JsonDocument document, string name)
@@ -290,10 +337,19 @@ internal static class ChatwootTime
         }
     }
 
-    // Chatwoot writes 0 for a time that was never set (waiting_since).
-    private static DateTimeOffset? FromUnix(long seconds) => seconds == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(seconds);
+    private static readonly long MinSeconds = DateTimeOffset.MinValue.ToUnixTimeSeconds();
+    private static readonly long MaxSeconds = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
 
-    private static DateTimeOffset? FromUnix(double seconds) => seconds == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(seconds * 1000));
+    // Chatwoot writes 0 for a time that was never set (waiting_since).
+    private static DateTimeOffset? FromUnix(long seconds) =>
+        seconds == 0 ? null
+        : seconds >= MinSeconds && seconds <= MaxSeconds ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+        : throw new JsonException($"{seconds} is not a time in unix seconds.");
+
+    private static DateTimeOffset? FromUnix(double seconds) =>
+        seconds == 0 ? null
+        : seconds >= MinSeconds && seconds <= MaxSeconds ? DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(seconds * 1000))
+        : throw new JsonException($"{seconds.ToString(CultureInfo.InvariantCulture)} is not a time in unix seconds.");
 }
 
 internal sealed class ChatwootTimeConverter : JsonConverter<DateTimeOffset>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using DecentCloud.Functions.Hosting.Http;
 using DecentCloud.Functions.Hosting.Queues;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -35,18 +36,25 @@ public sealed partial class ChatwootWebhook(
     public const string TokenParameter = "token";
 
     private const string SignaturePrefix = "sha256=";
-    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
     [EndpointSummary("Chatwoot webhook")]
     [EndpointDescription("Called by Chatwoot. A signed delivery (X-Chatwoot-Signature, 4.12 and later) must verify against CHATWOOT_WEBHOOK_SECRET "
         + "or the recorded secret of the inbox it names, with X-Chatwoot-Timestamp within the tolerance; an unsigned one (older servers) "
-        + "needs a known ?token=. Else 401 with the failed check, and nothing is stored. A verified delivery is queued (recorded, "
+        + "needs a known ?token=. Else 401 with the failed check, and nothing is stored. A body that is not strict UTF-8 JSON is 400, so is "
+        + "a verified one this app cannot read (an event it reads with fields of other types than Chatwoot sends), and one above 900 KB is "
+        + "413; nothing is stored either. A verified delivery is queued (recorded, "
         + "deduplicated by X-Chatwoot-Delivery, by the queue function) and answered 200 { received: true } at once, whatever its event.")]
     public async Task<Results<Ok<ChatwootWebhookReceipt>, ProblemHttpResult>> Run(HttpRequest request, CancellationToken cancellationToken)
     {
-        if (await ReadBodyAsync(request, cancellationToken) is not { } body)
+        if (await RequestBodies.ReadAtMostAsync(request, ChatwootDeliveries.MaxBodyBytes, cancellationToken) is not { } body)
         {
             return Refused(StatusCodes.Status413PayloadTooLarge, "Delivery too large", $"A Chatwoot delivery is at most {ChatwootDeliveries.MaxBodyBytes} bytes.", "size", "too large");
+        }
+
+        // Read before verifying: which secret verifies the delivery depends on the inbox the body names.
+        if (!StrictJson.TryRead(body, out var text, out var notJson))
+        {
+            return Refused(StatusCodes.Status400BadRequest, "Not a Chatwoot event", notJson, "body", notJson);
         }
 
         var head = ChatwootPayloads.Head(body);
@@ -59,7 +67,17 @@ public sealed partial class ChatwootWebhook(
 
         if (head is null)
         {
-            return Refused(StatusCodes.Status400BadRequest, "Not a Chatwoot event", "The verified body is not a JSON object with an \"event\" name.", "body", "no event name");
+            return Refused(
+                StatusCodes.Status400BadRequest,
+                "Not a Chatwoot event",
+                $"The verified body is not a JSON object with an \"event\" name of at most {ChatwootPayloads.MaxEventLength} characters, or names its inbox (inbox.id, inbox_id, conversation.inbox_id) with something else than an integer.",
+                "body",
+                "no event name, or an inbox that is not an integer");
+        }
+
+        if (ChatwootPayloads.Problem(text) is { } unreadable)
+        {
+            return Refused(StatusCodes.Status400BadRequest, "Not a Chatwoot event", $"The verified body cannot be read as a Chatwoot {head.Event} event: {unreadable}", "body", unreadable);
         }
 
         if (DeliveryId(request, verification.VerifiedBy!, body) is not { } deliveryId)
@@ -67,7 +85,6 @@ public sealed partial class ChatwootWebhook(
             return Refused(StatusCodes.Status400BadRequest, "No delivery id", $"A signed Chatwoot delivery carries a UUID in {DeliveryHeader}.", "delivery", "no delivery id");
         }
 
-        var text = StrictUtf8.GetString(body);
         var message = new ChatwootEventMessage(deliveryId, head.Event, now, verification.VerifiedBy!, verification.ProviderKey, text);
 
         // Serialized once: its size decides whether the body travels in the message or waits in the delivery's row.
@@ -188,29 +205,6 @@ public sealed partial class ChatwootWebhook(
 
         signature = Convert.FromHexString(hex);
         return true;
-    }
-
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > ChatwootDeliveries.MaxBodyBytes)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > ChatwootDeliveries.MaxBodyBytes)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
     }
 
     private static string Explain(string check) => check switch

@@ -16,9 +16,11 @@ public sealed class DeleteSshKey(AccountStore store)
             return AccountProblems.NotYours();
         }
 
-        // The server leaves an encoded '/' (%2F) in the path, so the route value may still hold escapes.
+        // The server leaves an encoded '/' (%2F) in the path, so the route value may still hold escapes. Unescaped, it
+        // may hold anything (%2523 is '#'); only base64 can follow the prefix, and only that becomes a RowKey.
         var decoded = Uri.UnescapeDataString(fingerprint);
-        if (!decoded.StartsWith("SHA256:", StringComparison.Ordinal) || decoded.Length == "SHA256:".Length)
+        if (!decoded.StartsWith("SHA256:", StringComparison.Ordinal) || decoded.Length == "SHA256:".Length
+            || !decoded["SHA256:".Length..].All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '/'))
         {
             return AccountProblems.NoSshKey(decoded);
         }

@@ -61,6 +61,21 @@ public static class StripeEvents
         return $"t={timestamp},v1={Convert.ToHexString(signature).ToLowerInvariant()}";
     }
 
+    /// <summary>The header over raw bytes, which need not be UTF-8: what a sender that signs whatever it sends would send.</summary>
+    public static string SignatureHeader(byte[] body, string secret = TestKeys.StripeWebhookSecret)
+    {
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), (byte[])[.. Encoding.UTF8.GetBytes($"{timestamp}."), .. body]);
+        return $"t={timestamp},v1={Convert.ToHexString(signature).ToLowerInvariant()}";
+    }
+
+    /// <summary>Stripe-Signature values that are not a signature: no <c>t=</c>, no <c>v1=</c>, a timestamp that is not a number, a v1 that is not hex.</summary>
+    public static IReadOnlyList<string> GarbageSignatureHeaders { get; } =
+    [
+        "", " ", "garbage", ",,,", "=", "t=", "v1=", "t=abc,v1=00", "t=1", "v1=" + new string('a', 64), "t=12x,v1=" + new string('a', 64), "t=1,v1=not-hex",
+        "t=99999999999999999999999,v1=" + new string('a', 64), "t=-5,v1=ab", "t=1,t=2,v1=3,v1=4", new string(',', 5000), "t=1,v0=" + new string('a', 64),
+    ];
+
     public static async Task<HttpResponseMessage> DeliverAsync(HttpClient client, string body, string? signatureHeader = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/webhooks/stripe")
@@ -68,6 +83,19 @@ public static class StripeEvents
             Content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
         };
         request.Headers.TryAddWithoutValidation("Stripe-Signature", signatureHeader ?? SignatureHeader(body));
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>Sends raw bytes with the given Stripe-Signature header, or none at all when it is null.</summary>
+    public static async Task<HttpResponseMessage> DeliverBytesAsync(HttpClient client, byte[] body, string? signatureHeader)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/webhooks/stripe") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (signatureHeader is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Stripe-Signature", signatureHeader);
+        }
+
         return await client.SendAsync(request);
     }
 }

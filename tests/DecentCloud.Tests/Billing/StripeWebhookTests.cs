@@ -1,8 +1,11 @@
 using System.Net;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using DecentCloud.Functions.Billing.StripeIntegration;
+using DecentCloud.Functions.Hosting.Queues;
 using DecentCloud.Testing;
 using DecentCloud.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
@@ -122,6 +125,132 @@ public sealed class StripeWebhookTests(AzuriteFixture storage) : IClassFixture<A
         Assert.Null(await app.Services.GetRequiredService<StripeEventStore>().FindAsync("evt_refused_1", CancellationToken.None));
         Assert.Empty(await QueuedAsync());
         Assert.Equal(4, app.Logs.Entries.Count(e => e.EventId.Id == 8010));
+    }
+
+    [Fact]
+    public async Task A_missing_or_garbage_signature_header_is_refused_400_with_no_row_and_no_queue_message()
+    {
+        await using var app = await StillAppAsync(DateTimeOffset.UtcNow, TestKeys.StripeWebhookSecret, "evt_garbage_signature_1");
+        var body = Encoding.UTF8.GetBytes(StripeEvents.Event("customer.created", StripeStandIn.Fixtures()["customer"]!.AsObject(), id: "evt_garbage_signature_1"));
+        string?[] headers = [null, .. StripeEvents.GarbageSignatureHeaders];
+
+        foreach (var header in headers)
+        {
+            var problem = await ApiAssert.ProblemAsync(await StripeEvents.DeliverBytesAsync(app.Client, body, header), HttpStatusCode.BadRequest);
+            Assert.Equal("signature", problem.GetProperty("check").GetString());
+        }
+
+        Assert.Null(await app.Services.GetRequiredService<StripeEventStore>().FindAsync("evt_garbage_signature_1", CancellationToken.None));
+        Assert.Empty(await QueuedAsync());
+        Assert.Equal(headers.Length, app.Logs.Entries.Count(e => e.EventId.Id == 8010 && e.Level == LogLevel.Warning));
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Level >= LogLevel.Error);
+    }
+
+    /// <summary>Signed bodies that are not Stripe events: wrong JSON types at the top, values no row can hold, text that is not UTF-8 or not one JSON document.</summary>
+    private static readonly string[] NotEvents =
+    [
+        "id a number", "type missing", "created a string", "created before year 1", "created a fraction", "data an array", "data.object a string",
+        "data.previous_attributes a number", "livemode a string", "pending_webhooks a string", "request a number", "api_version a number", "object an array",
+        "id of 300 characters", "id holding a slash", "type of 1000 characters", "lone surrogate in a value", "lone surrogate in a property name",
+        "invalid UTF-8 in a value", "invalid UTF-8 in a property name", "two documents", "10000 nested arrays",
+    ];
+
+    [Fact]
+    public async Task A_signed_body_that_is_not_a_stripe_event_is_refused_400_with_no_row_and_no_queue_message()
+    {
+        await using var app = await StillAppAsync(DateTimeOffset.UtcNow, TestKeys.StripeWebhookSecret, "evt_not_an_event");
+        var events = app.Services.GetRequiredService<StripeEventStore>();
+        foreach (var name in NotEvents)
+        {
+            var eventId = $"evt_not_an_event_{Guid.NewGuid():N}";
+            var body = NotAnEvent(name, eventId);
+
+            var response = await StripeEvents.DeliverBytesAsync(app.Client, body, StripeEvents.SignatureHeader(body));
+
+            var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
+            Assert.True("body" == problem.GetProperty("check").GetString(), $"{name}: {problem}");
+            Assert.Null(await events.FindAsync(eventId, CancellationToken.None));
+        }
+
+        Assert.Empty(await QueuedAsync());
+        Assert.Equal(NotEvents.Length, app.Logs.Entries.Count(e => e.EventId.Id == 8010 && e.Level == LogLevel.Warning));
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Level >= LogLevel.Error);
+    }
+
+    private static byte[] NotAnEvent(string name, string eventId)
+    {
+        var good = StripeEvents.Event("checkout.session.completed", StripeStandIn.Fixtures()["checkout.session"]!.AsObject(), id: eventId);
+        string With(Action<JsonObject> change)
+        {
+            var body = JsonNode.Parse(good)!.AsObject();
+            change(body);
+            return body.ToJsonString();
+        }
+
+        var text = name switch
+        {
+            "id a number" => With(b => b["id"] = 42),
+            "type missing" => With(b => b.Remove("type")),
+            "created a string" => With(b => b["created"] = "yesterday"),
+            "created before year 1" => With(b => b["created"] = long.MinValue),
+            "created a fraction" => With(b => b["created"] = 1.5),
+            "data an array" => With(b => b["data"] = new JsonArray()),
+            "data.object a string" => With(b => b["data"]!["object"] = "cs_1"),
+            "data.previous_attributes a number" => With(b => b["data"]!["previous_attributes"] = 5),
+            "livemode a string" => With(b => b["livemode"] = "no"),
+            "pending_webhooks a string" => With(b => b["pending_webhooks"] = "one"),
+            "request a number" => With(b => b["request"] = 7),
+            "api_version a number" => With(b => b["api_version"] = 2026),
+            "object an array" => With(b => b["object"] = new JsonArray()),
+            "id of 300 characters" => With(b => b["id"] = eventId + new string('x', 300)),
+            "id holding a slash" => With(b => b["id"] = eventId + "/x"),
+            "type of 1000 characters" => With(b => b["type"] = new string('t', 1000)),
+            "lone surrogate in a value" => good.Replace("\"mode\":\"payment\"", "\"mode\":\"pay\\ud800\"", StringComparison.Ordinal),
+            "lone surrogate in a property name" => good.Replace("\"mode\":", "\"mo\\udc00de\":", StringComparison.Ordinal),
+            "two documents" => good + "\n{}",
+            "10000 nested arrays" => new string('[', 10_000) + new string(']', 10_000),
+            _ => null,
+        };
+        if (text is not null)
+        {
+            Assert.NotEqual(good, text);
+            return Encoding.UTF8.GetBytes(text);
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(good);
+        var at = name == "invalid UTF-8 in a value" ? good.IndexOf("payment", StringComparison.Ordinal) : good.IndexOf("\"mode\"", StringComparison.Ordinal) + 2;
+        bytes[at] = 0xff;
+        return bytes;
+    }
+
+    /// <summary>Signed events whose fields below the envelope have types Stripe.net's model cannot hold.</summary>
+    [Theory]
+    [InlineData("amount_total", "\"a lot\"")]
+    [InlineData("metadata", "5")]
+    public async Task A_signed_event_stripe_net_cannot_read_is_acknowledged_marked_unreadable_once_and_not_retried(string field, string value)
+    {
+        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
+        var session = StripeStandIn.Fixtures()["checkout.session"]!.AsObject();
+        session[field] = JsonNode.Parse(value);
+        var eventId = $"evt_unreadable_{field}";
+        var body = StripeEvents.Event("checkout.session.completed", session, id: eventId);
+        var events = app.Services.GetRequiredService<StripeEventStore>();
+
+        Assert.Equal(HttpStatusCode.OK, (await StripeEvents.DeliverAsync(app.Client, body)).StatusCode);
+
+        await Eventually.HoldsAsync(async () => (await events.FindAsync(eventId, CancellationToken.None))?.Status == StripeEventStatus.Unreadable, "the event is marked unreadable");
+        var queue = new QueueClient(storage.ConnectionString, StripeWebhook.QueueName);
+        await Eventually.HoldsAsync(async () => (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0, "its message is settled");
+        var record = (await events.FindAsync(eventId, CancellationToken.None))!;
+        Assert.StartsWith("Stripe.net cannot read the event", record.Row.GetString("Outcome"), StringComparison.Ordinal);
+        Assert.Equal(body, record.Body);
+        var logged = Assert.Single(app.Logs.Entries, e => e.EventId.Id == 8200);
+        Assert.Equal(LogLevel.Error, logged.Level);
+        Assert.Contains(eventId, logged.Message, StringComparison.Ordinal);
+        Assert.IsType<JsonException>(Assert.IsType<UnreadableStripeEventException>(logged.Exception).InnerException, exactMatch: false);
+        Assert.DoesNotContain(app.Logs.Entries, e => e.EventId.Id is 2003 or 2004);
+        var poison = new QueueClient(storage.ConnectionString, StripeWebhook.QueueName + PoisonQueueName.Suffix);
+        Assert.False(await poison.ExistsAsync() && (await poison.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Azure.Data.Tables;
 using DecentCloud.Functions.Hosting;
 using DecentCloud.Functions.Hosting.Http;
 using DecentCloud.Shared;
@@ -24,6 +25,20 @@ public sealed class Wave
     public Ok<Greeting> Run() => TypedResults.Ok(new Greeting("wave"));
 }
 
+/// <summary>An anonymous test function that stores a row whose PartitionKey is its route value.</summary>
+public sealed class StoreRow(TableServiceClient tables)
+{
+    public const string TableName = "RouteValueRows";
+
+    public async Task<Ok<Greeting>> Run(string id, CancellationToken cancellationToken)
+    {
+        var table = tables.GetTableClient(TableName);
+        await table.CreateIfNotExistsAsync(cancellationToken);
+        await table.AddEntityAsync(new TableEntity(id, "row"), cancellationToken);
+        return TypedResults.Ok(new Greeting(id));
+    }
+}
+
 public sealed class Explodes
 {
     public IResult Run() => throw new InvalidOperationException("secret-internal-detail in the failure");
@@ -40,7 +55,8 @@ public sealed class HttpHostTests(AzuriteFixture storage) : IClassFixture<Azurit
             configure: builder => builder.Functions
                 .Http<Greet>("GET", "v1/greet/{name}", AuthorizationLevel.Function)
                 .Http<Wave>("GET", "v1/wave", AuthorizationLevel.Function)
-                .Http<Explodes>("POST", "v1/explode", AuthorizationLevel.Anonymous),
+                .Http<Explodes>("POST", "v1/explode", AuthorizationLevel.Anonymous)
+                .Http<StoreRow>("PUT", "v1/rows/{id}", AuthorizationLevel.Anonymous),
             settings: new Dictionary<string, string?> { ["FUNCTIONS_FUNCTION_KEYS:Greet:ci"] = GreetKey });
 
     public async Task DisposeAsync() => await app.DisposeAsync();
@@ -147,6 +163,61 @@ public sealed class HttpHostTests(AzuriteFixture storage) : IClassFixture<Azurit
         Assert.Equal(traceId, logged.TraceId);
         Assert.Equal("secret-internal-detail in the failure", logged.Exception!.Message);
         Assert.NotNull(logged.Exception.StackTrace);
+    }
+
+    /// <summary>Route values as they go on the wire, each one a storage key cannot be.</summary>
+    public static TheoryData<string, string> RouteValuesNoKeyCanBe() => new()
+    {
+        { "257 characters", new string('a', 257) },
+        { "300 euro signs", string.Concat(Enumerable.Repeat("%E2%82%AC", 300)) },
+        { "a backslash", "a%5Cb" },
+        { "a hash", "a%23b" },
+        { "a question mark", "a%3Fb" },
+        { "U+0001", "a%01b" },
+        { "U+001F", "a%1Fb" },
+        { "U+007F", "a%7Fb" },
+        { "U+0085", "a%C2%85b" },
+        { "U+009F", "a%C2%9Fb" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RouteValuesNoKeyCanBe))]
+    public async Task A_route_value_no_storage_key_can_be_is_refused_400_before_the_function_runs(string what, string value)
+    {
+        var rows = new TableClient(storage.ConnectionString, StoreRow.TableName);
+        await rows.CreateIfNotExistsAsync();
+        var before = await rows.QueryAsync<TableEntity>().CountAsync();
+
+        var response = await app.Client.PutAsync($"api/v1/rows/{value}", null);
+
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("id", problem.GetProperty("parameter").GetString());
+        Assert.Equal(before, await rows.QueryAsync<TableEntity>().CountAsync());
+        var logged = Assert.Single(app.Logs.Entries, e => e.EventId.Id == 1100);
+        Assert.True(logged.Level == LogLevel.Warning && logged.Message.Contains("StoreRow", StringComparison.Ordinal), what);
+    }
+
+    [Fact]
+    public async Task A_route_value_of_256_characters_with_an_encoded_slash_reaches_the_function()
+    {
+        // The server leaves %2F encoded in the path, so the function sees the three characters, which a key may hold.
+        var value = new string('a', 251) + "%2Fb€";
+
+        var response = await app.Client.PutAsync($"api/v1/rows/{new string('a', 251)}%2Fb%E2%82%AC", null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(value, (await response.Content.ReadFromJsonAsync<Greeting>())!.Text);
+        var row = await new TableClient(storage.ConnectionString, StoreRow.TableName).GetEntityAsync<TableEntity>(value, "row");
+        Assert.Equal(256, row.Value.PartitionKey.Length);
+        Assert.DoesNotContain(app.Logs.Entries, e => e.EventId.Id == 1100);
+    }
+
+    [Fact]
+    public async Task A_route_value_no_key_can_be_is_refused_400_even_on_an_admin_function_before_its_key_is_asked_for()
+    {
+        var response = await app.Client.GetAsync("api/v1/admin/queues/a%23b/poison");
+
+        Assert.Equal("queue", (await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("parameter").GetString());
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Azure;
@@ -151,6 +152,93 @@ public sealed class SignedRequestTests(AzuriteFixture storage) : IClassFixture<A
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(new Order($"off-7 for {key.PublicKeyHex[..8]}", 12), await response.Content.ReadFromJsonAsync<Order>());
+    }
+
+    [Fact]
+    public async Task A_signed_body_of_exactly_the_limit_runs_the_function()
+    {
+        var body = "{\"note\":\"" + new string('x', SignedRequestOptions.DefaultMaxBodyBytes - 11) + "\"}";
+        Assert.Equal(SignedRequestOptions.DefaultMaxBodyBytes, Encoding.UTF8.GetByteCount(body));
+
+        var response = await app.Client.SendAsync(Signed(key, HttpMethod.Post, EchoPath, body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body, (await response.Content.ReadFromJsonAsync<SignedEcho>())!.Body);
+    }
+
+    [Fact]
+    public async Task A_signed_body_over_the_limit_is_refused_413_and_records_no_nonce()
+    {
+        var body = "{\"note\":\"" + new string('x', SignedRequestOptions.DefaultMaxBodyBytes - 10) + "\"}";
+        var nonce = Guid.NewGuid();
+
+        var response = await app.Client.SendAsync(Signed(key, HttpMethod.Post, EchoPath, body, nonce: nonce));
+
+        Assert.Equal("bodySize", (await ApiAssert.ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge)).GetProperty("check").GetString());
+        Assert.False(await NonceRecordedAsync(key.PublicKeyHex, nonce));
+        Assert.Single(app.Logs.Entries, e => e.EventId.Id == 1101 && e.Level == LogLevel.Warning);
+    }
+
+    [Fact]
+    public async Task A_chunked_signed_body_is_refused_413_as_soon_as_it_passes_the_limit_and_records_no_nonce()
+    {
+        var body = Encoding.UTF8.GetBytes("{\"note\":\"" + new string('x', 2 * SignedRequestOptions.DefaultMaxBodyBytes) + "\"}");
+        var nonce = Guid.NewGuid();
+        var headers = RequestSigner.CreateHeaders(key, DateTimeOffset.UtcNow, nonce, "POST", EchoPath, body);
+        using var request = new HttpRequestMessage(HttpMethod.Post, EchoPath.TrimStart('/')) { Content = new StreamContent(new MemoryStream(body)) };
+        request.Headers.TransferEncodingChunked = true;
+        headers.ApplyTo(request.Headers);
+
+        var response = await app.Client.SendAsync(request);
+
+        Assert.Equal("bodySize", (await ApiAssert.ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge)).GetProperty("check").GetString());
+        Assert.False(await NonceRecordedAsync(key.PublicKeyHex, nonce));
+    }
+
+    [Theory]
+    [InlineData("invalid UTF-8 in a member the function does not bind")]
+    [InlineData("lone surrogate in a member the function does not bind")]
+    [InlineData("lone surrogate in a property name")]
+    [InlineData("two documents")]
+    [InlineData("a byte order mark")]
+    public async Task A_signed_body_that_is_not_strict_utf8_json_is_refused_400_and_records_no_nonce(string what)
+    {
+        byte[] body = what switch
+        {
+            "invalid UTF-8 in a member the function does not bind" => [.. Encoding.UTF8.GetBytes("""{"offeringId":"off-1","hours":2,"note":"a"""), 0xff, .. Encoding.UTF8.GetBytes("\"}")],
+            "lone surrogate in a member the function does not bind" => Encoding.UTF8.GetBytes("""{"offeringId":"off-1","hours":2,"note":"\ud800"}"""),
+            "lone surrogate in a property name" => Encoding.UTF8.GetBytes("""{"offeringId":"off-1","hours":2,"\udc00":1}"""),
+            "two documents" => Encoding.UTF8.GetBytes("""{"offeringId":"off-1","hours":2}{"offeringId":"off-2","hours":3}"""),
+            _ => [0xef, 0xbb, 0xbf, .. Encoding.UTF8.GetBytes("""{"offeringId":"off-1","hours":2}""")],
+        };
+        var nonce = Guid.NewGuid();
+        var headers = RequestSigner.CreateHeaders(key, DateTimeOffset.UtcNow, nonce, "POST", "/api/v1/test/orders", body);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/test/orders") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new("application/json");
+        headers.ApplyTo(request.Headers);
+
+        var response = await app.Client.SendAsync(request);
+
+        Assert.Equal("body", (await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("check").GetString());
+        Assert.False(await NonceRecordedAsync(key.PublicKeyHex, nonce));
+        Assert.Single(app.Logs.Entries, e => e.EventId.Id == 1102 && e.Level == LogLevel.Warning);
+    }
+
+    [Fact]
+    public async Task A_content_length_over_the_limit_is_refused_413_before_any_of_the_body_is_read()
+    {
+        // Only the head goes out: a server that read the body first would wait for bytes that never come.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(app.Client.BaseAddress!.Host, app.Client.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        var head = $"POST {EchoPath} HTTP/1.1\r\nHost: {app.Client.BaseAddress.Authority}\r\nContent-Type: application/json\r\n"
+            + $"Content-Length: {SignedRequestOptions.DefaultMaxBodyBytes + 1}\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        var statusLine = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal("HTTP/1.1 413 Payload Too Large", statusLine);
     }
 
     [Theory]

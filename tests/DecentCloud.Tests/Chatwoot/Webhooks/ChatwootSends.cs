@@ -61,6 +61,19 @@ public static class ChatwootSends
         };
     }
 
+    /// <summary>A delivery of raw bytes (which need not be UTF-8) signed with <paramref name="secret"/>, as a sender signing whatever it sends would sign it.</summary>
+    public static async Task<HttpResponseMessage> SignedBytesAsync(HttpClient client, byte[] body, string secret, string deliveryId)
+    {
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var signature = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), (byte[])[.. Encoding.UTF8.GetBytes($"{timestamp}."), .. body]));
+        using var request = new HttpRequestMessage(HttpMethod.Post, Path) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.TryAddWithoutValidation(ChatwootWebhook.DeliveryHeader, deliveryId);
+        request.Headers.TryAddWithoutValidation(ChatwootWebhook.TimestampHeader, timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.TryAddWithoutValidation(ChatwootWebhook.SignatureHeader, signature);
+        return await client.SendAsync(request);
+    }
+
     public static Task<HttpResponseMessage> SignedAsync(HttpClient client, string body, string secret, DateTimeOffset? at = null, string? deliveryId = null) =>
         SendAsync(client, body, SignedHeaders(body, secret, at, deliveryId));
 

@@ -231,6 +231,75 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
         Assert.Empty((await Queue(ChatwootWebhook.QueueName).PeekMessagesAsync(32)).Value);
     }
 
+    /// <summary>Verified deliveries the app cannot read: not UTF-8, not one JSON document, or fields it reads of types Chatwoot never sends.</summary>
+    private static readonly string[] NotEvents =
+    [
+        "invalid UTF-8 in a value", "invalid UTF-8 in a property name", "lone surrogate in a value", "lone surrogate in a property name", "two documents",
+        "event a number", "event of 1000 characters", "id an object", "private a string", "created_at beyond year 9999", "inbox a string", "inbox.id a string",
+        "sender.id a string", "conversation.status a number", "conversation_created with inbox_id a string",
+    ];
+
+    [Fact]
+    public async Task A_verified_delivery_the_app_cannot_read_is_refused_400_with_no_row_and_no_queue_message()
+    {
+        await using var app = await AppAsync(processing: false);
+        var deliveries = app.Services.GetRequiredService<ChatwootDeliveries>();
+        foreach (var name in NotEvents)
+        {
+            var deliveryId = Guid.NewGuid().ToString();
+
+            var response = await ChatwootSends.SignedBytesAsync(app.Client, NotAnEvent(name), ChatwootSends.AccountSecret, deliveryId);
+
+            var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
+            Assert.True("body" == problem.GetProperty("check").GetString(), $"{name}: {problem}");
+            Assert.Null(await deliveries.FindAsync(deliveryId, CancellationToken.None));
+        }
+
+        Assert.Empty((await Queue(ChatwootWebhook.QueueName).PeekMessagesAsync(32)).Value);
+        Assert.Equal(NotEvents.Length, app.Logs.Entries.Count(e => e.EventId.Id == 9200 && e.Level == LogLevel.Warning));
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Level >= LogLevel.Error);
+        NothingSecretLogged(app);
+    }
+
+    private static byte[] NotAnEvent(string name)
+    {
+        var good = ChatwootSends.FixtureForInbox("message_created_incoming", 12);
+        string With(Action<JsonObject> change, string fixture = "message_created_incoming")
+        {
+            var body = JsonNode.Parse(ChatwootSends.FixtureForInbox(fixture, 12))!.AsObject();
+            change(body);
+            return body.ToJsonString();
+        }
+
+        var text = name switch
+        {
+            "lone surrogate in a value" => good.Replace("Can a human help?", "Can a human help\\ud83d?", StringComparison.Ordinal),
+            "lone surrogate in a property name" => good.Replace("\"content_type\"", "\"content\\udc00type\"", StringComparison.Ordinal),
+            "two documents" => good + good,
+            "event a number" => With(b => b["event"] = 5),
+            "event of 1000 characters" => With(b => b["event"] = new string('e', 1000)),
+            "id an object" => With(b => b["id"] = new JsonObject()),
+            "private a string" => With(b => b["private"] = "no"),
+            "created_at beyond year 9999" => With(b => b["created_at"] = 1e15),
+            "inbox a string" => With(b => b["inbox"] = "12"),
+            "inbox.id a string" => With(b => b["inbox"]!["id"] = "twelve"),
+            "sender.id a string" => With(b => b["sender"]!["id"] = "rita"),
+            "conversation.status a number" => With(b => b["conversation"]!["status"] = 2),
+            "conversation_created with inbox_id a string" => With(b => b["inbox_id"] = "twelve", "conversation_created"),
+            _ => null,
+        };
+        if (text is not null)
+        {
+            return Encoding.UTF8.GetBytes(text);
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(good);
+        var at = name == "invalid UTF-8 in a value" ? good.IndexOf("Still down", StringComparison.Ordinal) : good.IndexOf("\"content_type\"", StringComparison.Ordinal) + 3;
+        bytes[at] = 0xc3;
+        bytes[at + 1] = 0x28;
+        return bytes;
+    }
+
     [Fact]
     public async Task A_delivery_verified_by_signature_is_queued_as_one_message_with_its_body_as_signed()
     {

@@ -73,7 +73,7 @@ public sealed class PoisonAdminTests(AzuriteFixture storage) : IClassFixture<Azu
 
         var response = await app.Client.SendAsync(Admin(HttpMethod.Post, $"api/v1/admin/queues/{queue}/poison/{target.MessageId}/replay"));
 
-        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.True(response.StatusCode == HttpStatusCode.NoContent, $"{response.StatusCode}: {string.Join("\n", app.Logs.Entries.Where(e => e.Exception is not null).Select(e => e.Exception!.ToString()))}");
         await Eventually.HoldsAsync(() => !log.Runs.IsEmpty, "the replayed message was processed");
         Assert.Equal(new WorkItem("p-1", 1), Assert.Single(log.Runs).Item);
         var left = (await poison.PeekMessagesAsync(32)).Value.Select(m => m.MessageText).Order().ToArray();

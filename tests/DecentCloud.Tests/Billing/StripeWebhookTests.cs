@@ -146,6 +146,21 @@ public sealed class StripeWebhookTests(AzuriteFixture storage) : IClassFixture<A
         Assert.DoesNotContain(app.Logs.Entries, e => e.Level >= LogLevel.Error);
     }
 
+    [Fact]
+    public async Task An_event_larger_than_a_row_holds_is_refused_413_with_no_row_and_no_queue_message()
+    {
+        await using var app = await StillAppAsync(DateTimeOffset.UtcNow, TestKeys.StripeWebhookSecret, "evt_too_large_1");
+        var customer = StripeStandIn.Fixtures()["customer"]!.AsObject();
+        customer["description"] = new string('x', StripeEventStore.MaxBodyBytes);
+        var body = StripeEvents.Event("customer.updated", customer, id: "evt_too_large_1");
+
+        var response = await StripeEvents.DeliverAsync(app.Client, body);
+
+        Assert.Equal("size", (await ApiAssert.ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge)).GetProperty("check").GetString());
+        Assert.Null(await app.Services.GetRequiredService<StripeEventStore>().FindAsync("evt_too_large_1", CancellationToken.None));
+        Assert.Empty(await QueuedAsync());
+    }
+
     /// <summary>Signed bodies that are not Stripe events: wrong JSON types at the top, values no row can hold, text that is not UTF-8 or not one JSON document.</summary>
     private static readonly string[] NotEvents =
     [

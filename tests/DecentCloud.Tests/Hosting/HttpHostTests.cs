@@ -290,6 +290,10 @@ public sealed class HttpHostTests(AzuriteFixture storage) : IClassFixture<Azurit
                 ? security.EnumerateArray().SelectMany(requirement => requirement.EnumerateObject()).Select(scheme => scheme.Name).ToList()
                 : [];
             Assert.Equal(function.Level != AuthorizationLevel.Anonymous, schemes.Contains("functionKey"));
+            if (function.Route.Contains('{', StringComparison.Ordinal))
+            {
+                Assert.True(operation.GetProperty("responses").TryGetProperty("400", out _), $"{function.Name} does not say it answers 400 to a path value no key can be");
+            }
         }
 
         Assert.Equal("apiKey", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("functionKey").GetProperty("type").GetString());

@@ -83,6 +83,7 @@ public sealed class FunctionsApplicationBuilder
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<BadHttpRequestMiddleware>();
         app.UseMiddleware<RouteValueGuard>();
         app.UseMiddleware<FunctionKeyMiddleware>();
 

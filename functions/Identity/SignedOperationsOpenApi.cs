@@ -4,7 +4,7 @@ using Microsoft.OpenApi;
 
 namespace DecentCloud.Functions.Identity;
 
-/// <summary>Marks signed operations in the OpenAPI document: the four signature headers and the 401 they can answer.</summary>
+/// <summary>Marks signed operations in the OpenAPI document: the four signature headers, and the 401 and 413 they can answer.</summary>
 internal sealed class SignedOperationsOpenApi : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
 {
     public const string Scheme = "decentCloudSignature";
@@ -35,6 +35,7 @@ internal sealed class SignedOperationsOpenApi : IOpenApiDocumentTransformer, IOp
         operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Scheme, context.Document)] = [] });
         operation.Responses ??= [];
         operation.Responses.TryAdd("401", new OpenApiResponse { Description = "Not validly signed: a missing or malformed header, a bad signature, a timestamp outside ±5 minutes or a nonce seen before (problem details with a check field)." });
+        operation.Responses.TryAdd("413", new OpenApiResponse { Description = $"A body over {SignedRequestOptions.MaxBodyBytesSetting} (1 MiB by default), refused before it is read (problem details, check bodySize)." });
         return Task.CompletedTask;
     }
 }

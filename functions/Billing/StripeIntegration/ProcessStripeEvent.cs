@@ -54,6 +54,7 @@ public sealed partial class ProcessStripeEvent(
             LogUnreadable(logger, ex, message.EventId, message.Type);
             return;
         }
+
         if (!StripeVersions.SameTrain(stripeEvent.ApiVersion))
         {
             LogOtherApiVersion(logger, stripeEvent.Id, stripeEvent.ApiVersion ?? "(none)", StripeConfiguration.ApiVersion);

@@ -98,6 +98,9 @@ internal static class StripeEventJson
     private static readonly JsonValueKind[] Object = [JsonValueKind.Object];
     private static readonly JsonValueKind[] ObjectOrNull = [JsonValueKind.Object, JsonValueKind.Null];
 
+    private static readonly long MinUnixSeconds = DateTimeOffset.MinValue.ToUnixTimeSeconds();
+    private static readonly long MaxUnixSeconds = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
+
     /// <summary>The head of a Stripe event, or null when the body is not one.</summary>
     public static StripeEventHead? Head(string body) => Read(body, out _);
 
@@ -142,7 +145,8 @@ internal static class StripeEventJson
             var seconds = root.GetProperty("created").TryGetInt64(out var created) ? created : long.MinValue;
 
             // The id is a table PartitionKey; the others are columns of its row, where Stripe's own values are short.
-            problem = StorageKeys.Problem(eventId) is { } badId ? $"its id {badId}"
+            problem = string.IsNullOrWhiteSpace(eventId) ? "its id is empty"
+                : StorageKeys.Problem(eventId) is { } badId ? $"its id {badId}"
                 : type.Length is 0 or > MaxTextLength ? $"its type is {type.Length} characters long"
                 : apiVersion?.Length > MaxTextLength || objectId?.Length > MaxTextLength ? $"its api_version or data.object.id is over {MaxTextLength} characters long"
                 : seconds < MinUnixSeconds || seconds > MaxUnixSeconds ? "its created is not a time in unix seconds"
@@ -155,9 +159,6 @@ internal static class StripeEventJson
             return null;
         }
     }
-
-    private static readonly long MinUnixSeconds = DateTimeOffset.MinValue.ToUnixTimeSeconds();
-    private static readonly long MaxUnixSeconds = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
 
     private static string? EnvelopeProblem(JsonElement root)
     {

@@ -16,6 +16,9 @@ public static class ChatwootPayloads
     public const string ConversationCreated = "conversation_created";
     public const string ConversationStatusChanged = "conversation_status_changed";
 
+    /// <summary>Chatwoot's event names are short (<c>conversation_typing_off</c>); the name is a column of the delivery's row.</summary>
+    public const int MaxEventLength = 64;
+
     private static readonly JsonSerializerOptions Options = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -80,9 +83,6 @@ public static class ChatwootPayloads
             return null;
         }
     }
-
-    /// <summary>Chatwoot's event names are short (<c>conversation_typing_off</c>); the name is a column of the delivery's row.</summary>
-    public const int MaxEventLength = 64;
 
     private static string? EventName(JsonElement root) =>
         root.ValueKind == JsonValueKind.Object && root.TryGetProperty("event", out var name) && name.ValueKind == JsonValueKind.String && name.GetString() is { Length: > 0 } value

@@ -1,4 +1,5 @@
 using DecentCloud.Shared;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -29,6 +30,12 @@ internal sealed class FunctionsOpenApi : IOpenApiDocumentTransformer, IOpenApiOp
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         var function = context.Description.ActionDescriptor.EndpointMetadata.OfType<HttpFunctionMetadata>().FirstOrDefault();
+        if (function is not null && context.Description.ParameterDescriptions.Any(p => p.Source == BindingSource.Path))
+        {
+            operation.Responses ??= [];
+            operation.Responses.TryAdd("400", new OpenApiResponse { Description = $"A path value of more than {StorageKeys.MaxLength} characters, or holding / \\ # ? or a control character (problem details naming the parameter); or other bad input." });
+        }
+
         if (function is null || function.Level == AuthorizationLevel.Anonymous)
         {
             return Task.CompletedTask;

@@ -146,10 +146,25 @@ public sealed class StripeWebhookTests(AzuriteFixture storage) : IClassFixture<A
         Assert.DoesNotContain(app.Logs.Entries, e => e.Level >= LogLevel.Error);
     }
 
+    [Fact]
+    public async Task An_event_larger_than_a_row_holds_is_refused_413_with_no_row_and_no_queue_message()
+    {
+        await using var app = await StillAppAsync(DateTimeOffset.UtcNow, TestKeys.StripeWebhookSecret, "evt_too_large_1");
+        var customer = StripeStandIn.Fixtures()["customer"]!.AsObject();
+        customer["description"] = new string('x', StripeEventStore.MaxBodyBytes);
+        var body = StripeEvents.Event("customer.updated", customer, id: "evt_too_large_1");
+
+        var response = await StripeEvents.DeliverAsync(app.Client, body);
+
+        Assert.Equal("size", (await ApiAssert.ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge)).GetProperty("check").GetString());
+        Assert.Null(await app.Services.GetRequiredService<StripeEventStore>().FindAsync("evt_too_large_1", CancellationToken.None));
+        Assert.Empty(await QueuedAsync());
+    }
+
     /// <summary>Signed bodies that are not Stripe events: wrong JSON types at the top, values no row can hold, text that is not UTF-8 or not one JSON document.</summary>
     private static readonly string[] NotEvents =
     [
-        "id a number", "type missing", "created a string", "created before year 1", "created a fraction", "data an array", "data.object a string",
+        "id a number", "id empty", "type missing", "created a string", "created before year 1", "created a fraction", "data an array", "data.object a string",
         "data.previous_attributes a number", "livemode a string", "pending_webhooks a string", "request a number", "api_version a number", "object an array",
         "id of 300 characters", "id holding a slash", "type of 1000 characters", "lone surrogate in a value", "lone surrogate in a property name",
         "invalid UTF-8 in a value", "invalid UTF-8 in a property name", "two documents", "10000 nested arrays",
@@ -190,6 +205,7 @@ public sealed class StripeWebhookTests(AzuriteFixture storage) : IClassFixture<A
         var text = name switch
         {
             "id a number" => With(b => b["id"] = 42),
+            "id empty" => With(b => b["id"] = " "),
             "type missing" => With(b => b.Remove("type")),
             "created a string" => With(b => b["created"] = "yesterday"),
             "created before year 1" => With(b => b["created"] = long.MinValue),

@@ -276,7 +276,7 @@ public sealed partial class FuzzTests(AzuriteFixture storage, ITestOutputHelper 
                 "id" when !writesWithoutBody => route.Function.Route.Contains("offerings", StringComparison.Ordinal) ? world.OfferingId : world.ContractId,
                 "queue" => random.Next(2) == 0 ? StripeWebhook.QueueName : "no-such-queue",
                 "userId" => "42",
-                "fingerprint" => "SHA256:" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('='),
+                "fingerprint" => "SHA256:" + Convert.ToBase64String(Bytes(random, 32)).TrimEnd('='),
                 "agentKey" => Ed25519phKey.Generate().PublicKeyHex,
                 "number" => "CN-2026-000001",
                 "sessionId" => "cs_test_fuzz",
@@ -329,7 +329,7 @@ public sealed partial class FuzzTests(AzuriteFixture storage, ITestOutputHelper 
     private static List<BodyMaker> BodyMakers() =>
     [
         (r, _) => ("malformed JSON", Utf8(Pick(r, ["{", "}", "{\"a\":", "{\"a\" 1}", "{'a':1}", "{\"a\":1,}", "[1,]", "nul", "tru", "\"abc", "{\"a\":\"\\x\"}", "{\"a\":01}", "{\"a\":NaN}", "/* c */ {}", "\u0000", "{\"a\":1}}"])), Json, false),
-        (r, _) => ("random bytes", RandomNumberGenerator.GetBytes(r.Next(1, 512)), Json, false),
+        (r, _) => ("random bytes", Bytes(r, r.Next(1, 512)), Json, false),
         (r, _) => ("not an object", Utf8(Pick(r, ["null", "[]", "5", "\"s\"", "true", "-0", "1e400"])), Json, false),
         (r, route) => ("wrong JSON types", Utf8(WrongTypes(r, route)), Json, false),
         (r, route) => ("invalid UTF-8 in a value", Concat("{\"", Property(r, route), "\":\"a", (byte[])[0xff, 0xfe], "\"}"), Json, false),
@@ -665,6 +665,13 @@ public sealed partial class FuzzTests(AzuriteFixture storage, ITestOutputHelper 
     private static T Pick<T>(Random random, IReadOnlyList<T> items) => items[random.Next(items.Count)];
 
     private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static byte[] Bytes(Random random, int count)
+    {
+        var bytes = new byte[count];
+        random.NextBytes(bytes);
+        return bytes;
+    }
 
     private static byte[] Concat(params object[] parts) =>
         [.. parts.SelectMany(part => part as byte[] ?? Utf8((string)part))];

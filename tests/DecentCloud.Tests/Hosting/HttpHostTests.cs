@@ -220,6 +220,33 @@ public sealed class HttpHostTests(AzuriteFixture storage) : IClassFixture<Azurit
         Assert.Equal("queue", (await ApiAssert.ProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("parameter").GetString());
     }
 
+    /// <summary>Functions that read their body by hand rather than through binding: the webhooks, and the signature check.</summary>
+    [Theory]
+    [InlineData("api/v1/webhooks/stripe")]
+    [InlineData("api/v1/webhooks/chatwoot")]
+    [InlineData("api/v1/providers")]
+    public async Task A_body_the_server_cannot_read_is_a_400_problem_and_not_a_500(string path)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(app.Client.BaseAddress!.Host, app.Client.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        // A chunk size that is not hex: the server refuses the body while the function reads it.
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"POST /{path} HTTP/1.1\r\nHost: {app.Client.BaseAddress.Authority}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{{\"a\":\r\nzz\r\n"));
+
+        using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
+        var head = new List<string>();
+        for (var line = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)); !string.IsNullOrEmpty(line); line = await reader.ReadLineAsync())
+        {
+            head.Add(line);
+        }
+
+        Assert.Equal("HTTP/1.1 400 Bad Request", head[0]);
+        Assert.Contains("Content-Type: application/problem+json", head);
+        Assert.Single(app.Logs.Entries, e => e.EventId.Id == 1103 && e.Level == LogLevel.Warning && e.Exception is BadHttpRequestException);
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Level >= LogLevel.Error);
+    }
+
     [Fact]
     public async Task An_unknown_route_is_a_404_problem()
     {
@@ -263,6 +290,10 @@ public sealed class HttpHostTests(AzuriteFixture storage) : IClassFixture<Azurit
                 ? security.EnumerateArray().SelectMany(requirement => requirement.EnumerateObject()).Select(scheme => scheme.Name).ToList()
                 : [];
             Assert.Equal(function.Level != AuthorizationLevel.Anonymous, schemes.Contains("functionKey"));
+            if (function.Route.Contains('{', StringComparison.Ordinal))
+            {
+                Assert.True(operation.GetProperty("responses").TryGetProperty("400", out _), $"{function.Name} does not say it answers 400 to a path value no key can be");
+            }
         }
 
         Assert.Equal("apiKey", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("functionKey").GetProperty("type").GetString());

@@ -433,6 +433,7 @@ public sealed class SignedRequestTests(AzuriteFixture storage) : IClassFixture<A
         var operation = document.GetProperty("paths").GetProperty("/api/v1/test/orders").GetProperty("post");
         Assert.Equal("decentCloudSignature", operation.GetProperty("security")[0].EnumerateObject().Single().Name);
         Assert.True(operation.GetProperty("responses").TryGetProperty("401", out _));
+        Assert.Contains("SIGNED_BODY_MAX_BYTES", operation.GetProperty("responses").GetProperty("413").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.Equal("X-Signature", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("decentCloudSignature").GetProperty("name").GetString());
         Assert.False(document.GetProperty("paths").GetProperty("/api/health").GetProperty("get").TryGetProperty("security", out _));
     }

@@ -1,0 +1,115 @@
+using System.Text.Json;
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.DurableTask.Testing.Sidecar.Grpc;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace DecentCloud.FunctionsHost.Durable;
+
+/// <summary>
+/// One running task hub for the local Functions host: the Durable Task Framework's Azure Storage provider over the app's
+/// storage account; the DurableTask gRPC sidecar (<see cref="TaskHubGrpcServer"/>) on a loopback port, which the worker's
+/// durable client reaches through <see cref="RpcBaseUrl"/> (as the Durable extension's own listener in Azure); and a
+/// dispatcher that takes the hub's orchestrator and activity work items from the sidecar and runs each as a function
+/// invocation (<see cref="IDurableFunctionInvoker"/>). Several local hosts on one storage account share the hub's
+/// partitions and work items, as instances of a Function App do.
+/// </summary>
+public sealed partial class LocalTaskHub : IAsyncDisposable
+{
+    private readonly LocalTaskHubOptions options;
+    private readonly WebApplication sidecar;
+    private readonly GrpcChannel channel;
+    private readonly CancellationTokenSource stopping = new();
+    private readonly WorkItemDispatcher dispatcher;
+    private readonly Task dispatching;
+
+    private LocalTaskHub(LocalTaskHubOptions options, WebApplication sidecar, Uri rpcBaseUrl, IDurableFunctionInvoker invoker, ILoggerFactory loggers)
+    {
+        this.options = options;
+        this.sidecar = sidecar;
+        RpcBaseUrl = rpcBaseUrl;
+        channel = GrpcChannel.ForAddress(rpcBaseUrl, new GrpcChannelOptions { LoggerFactory = loggers });
+        dispatcher = new WorkItemDispatcher(channel, invoker, options, loggers.CreateLogger<WorkItemDispatcher>());
+        dispatching = dispatcher.RunAsync(stopping.Token);
+    }
+
+    /// <summary>The sidecar's address: the <c>rpcBaseUrl</c> of the durable client binding.</summary>
+    public Uri RpcBaseUrl { get; }
+
+    public string TaskHubName => options.TaskHubName;
+
+    /// <summary>A channel to the sidecar, for a client in the host itself (tests, admin tools).</summary>
+    public GrpcChannel Channel => channel;
+
+    /// <summary>Creates the hub's queues, tables and blobs if they are missing, starts the sidecar and the dispatcher.</summary>
+    public static async Task<LocalTaskHub> StartAsync(LocalTaskHubOptions options, IDurableFunctionInvoker invoker, ILoggerFactory loggers, CancellationToken cancellationToken = default)
+    {
+        var service = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
+        {
+            StorageAccountClientProvider = new StorageAccountClientProvider(options.ConnectionString),
+            TaskHubName = options.TaskHubName,
+            PartitionCount = options.PartitionCount,
+            MaxQueuePollingInterval = options.MaxQueuePollingInterval,
+            WorkItemQueueVisibilityTimeout = options.WorkItemVisibilityTimeout,
+            ControlQueueVisibilityTimeout = options.WorkItemVisibilityTimeout,
+            MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestratorFunctions,
+            MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivityFunctions,
+            LoggerFactory = loggers,
+        });
+        try
+        {
+            await service.CreateIfNotExistsAsync();
+        }
+        catch (Exception ex)
+        {
+            throw new InvalidOperationException($"creating task hub {options.TaskHubName} in the storage account", ex);
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggers);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton<IOrchestrationService>(service);
+        builder.Services.AddSingleton<IOrchestrationServiceClient>(service);
+        builder.Services.AddSingleton<TaskHubGrpcServer>();
+        var sidecar = builder.Build();
+        sidecar.MapGrpcService<TaskHubGrpcServer>();
+        await sidecar.StartAsync(cancellationToken);
+        var address = sidecar.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new LocalTaskHub(options, sidecar, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), invoker, loggers);
+    }
+
+    /// <summary>
+    /// The value of a <c>durableClient</c> input binding, as the Durable extension gives it to an isolated worker: the
+    /// worker's DurableTaskClient connects to <c>rpcBaseUrl</c> over gRPC.
+    /// </summary>
+    public string ClientBindingJson(Uri? httpBaseUrl = null) =>
+        JsonSerializer.Serialize(new Dictionary<string, string?>
+        {
+            ["taskHubName"] = options.TaskHubName,
+            ["connectionName"] = options.ConnectionName,
+            ["rpcBaseUrl"] = RpcBaseUrl.ToString(),
+            ["requiredQueryStringParameters"] = "",
+            ["httpBaseUrl"] = httpBaseUrl?.ToString(),
+        });
+
+    /// <summary>Stops dispatching (in-flight work items are abandoned and handed out again later), then the sidecar.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        await dispatching;
+        dispatcher.Dispose();
+        await sidecar.StopAsync();
+        await sidecar.DisposeAsync();
+        channel.Dispose();
+        stopping.Dispose();
+    }
+}

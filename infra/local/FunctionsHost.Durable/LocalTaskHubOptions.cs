@@ -1,0 +1,34 @@
+namespace DecentCloud.FunctionsHost.Durable;
+
+/// <summary>
+/// The task hub in the app's storage account, laid out as Durable Functions lays it out in Azure (control and work-item
+/// queues, history and instances tables, lease blobs named after the hub). host.json's <c>extensions.durableTask</c>
+/// gives the hub name; the rest has local defaults.
+/// </summary>
+public sealed class LocalTaskHubOptions
+{
+    /// <summary>The storage account's connection string (the app's <c>AzureWebJobsStorage</c>).</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>3 to 45 letters and digits, starting with a letter (Durable Functions' rule); Azure's default is the app's name.</summary>
+    public string TaskHubName { get; set; } = "TestHubName";
+
+    /// <summary>The name the worker's durable client is told its connection has (a setting name, as in host.json).</summary>
+    public string ConnectionName { get; set; } = "AzureWebJobsStorage";
+
+    /// <summary>Control-queue partitions: 4, Durable Functions' default. Fixed once the hub exists.</summary>
+    public int PartitionCount { get; set; } = 4;
+
+    /// <summary>
+    /// How long a work item handed out stays hidden: after a crash it is handed out again once this passes. Durable
+    /// Functions uses 5 minutes; locally 30 seconds, so a restarted host resumes quickly.
+    /// </summary>
+    public TimeSpan WorkItemVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest wait between two polls of an idle queue.</summary>
+    public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public int MaxConcurrentOrchestratorFunctions { get; set; } = 10;
+
+    public int MaxConcurrentActivityFunctions { get; set; } = 10;
+}

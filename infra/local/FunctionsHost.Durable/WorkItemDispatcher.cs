@@ -112,7 +112,9 @@ internal sealed partial class WorkItemDispatcher(GrpcChannel channel, IDurableFu
         await activities.WaitAsync(CancellationToken.None);
         try
         {
-            var outcome = await invoker.RunActivityAsync(request.Name, instanceId, request.Input, stopping);
+            var outcome = ActivityInput.TryUnwrap(request.Input, out var input, out var unreadable)
+                ? await invoker.RunActivityAsync(request.Name, instanceId, input, stopping)
+                : ActivityOutcome.Failed(new ActivityFailure(typeof(ArgumentException).FullName!, unreadable!, null, IsNonRetriable: true));
             var response = new P.ActivityResponse { InstanceId = instanceId, TaskId = request.TaskId, CompletionToken = completionToken };
             if (outcome.Failure is { } failure)
             {

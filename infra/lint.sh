@@ -6,7 +6,7 @@
 #   bash infra/lint.sh                  compile and lint
 #   bash infra/lint.sh --out FILE       also write the compiled ARM template to FILE
 #
-# Needs only the .NET SDK; the first run downloads the package (about 50 MB) into the NuGet packages folder.
+# Needs only the .NET SDK; the first run downloads the package (about 115 MB) into the NuGet packages folder.
 set -euo pipefail
 
 infra="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

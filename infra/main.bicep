@@ -1,26 +1,67 @@
-// Decent Cloud back end on Azure Container Apps.
+// Decent Cloud back end as an Azure Functions app (isolated worker, dotnet-isolated) on the Flex Consumption plan.
 //
 // What this deploys into one resource group:
-//   - a storage account (tables, queues, blobs) that the app reads as AzureWebJobsStorage;
-//   - a Log Analytics workspace and an Application Insights component on it;
-//   - a Key Vault in RBAC mode that holds the app's secrets;
-//   - a user-assigned managed identity that may read those secrets (and pull the image);
-//   - a Container Apps environment and the container app, whose secrets are Key Vault references,
-//     with a readiness probe on /api/health and a KEDA azure-queue scale rule.
+//   - a storage account: the Functions host's storage (AzureWebJobsStorage: timer locks, queue triggers and their
+//     poison queues, the Durable task hub) and the app's own tables, queues and invoice blobs, reached with the app's
+//     managed identity only (shared-key access is off), plus the blob container Flex Consumption deploys the app
+//     package from;
+//   - a Log Analytics workspace and a workspace-based Application Insights component on it;
+//   - a Key Vault in RBAC mode: the app's secret settings (read through Key Vault references) and the Functions host's
+//     access keys (AzureWebJobsSecretStorageType=keyvault);
+//   - a user-assigned managed identity with the data roles the Functions host, Durable Functions and the app need;
+//   - a Flex Consumption plan (FC1, Linux) and the function app on it.
 //
-// docs/deploy.md walks through a deployment; infra/main.parameters.example.json lists the parameters.
+// docs/deploy.md walks through a deployment; infra/main.parameters.example.json lists the parameters;
+// infra/lint.sh compiles and lints this file.
 
 targetScope = 'resourceGroup'
 
 // Parameters
 
-@description('Azure region of every resource. Defaults to the region of the resource group.')
+@description('Azure region of every resource. Defaults to the region of the resource group. Flex Consumption is not offered in every region: az functionapp list-flexconsumption-locations lists those that have it.')
 param location string = resourceGroup().location
 
-@description('Short lower-case name that the names of the identity, workspace, Application Insights, environment and container app start with.')
+@description('Short lower-case name that the names of the identity, workspace, Application Insights component and plan start with.')
 @minLength(2)
 @maxLength(20)
 param appName string = 'decentcloud'
+
+@description('Name of the function app, which is also its host name (<name>.azurewebsites.net), so it must be unique in Azure: 2-60 letters, digits and hyphens. The default is derived from the resource group.')
+@minLength(2)
+@maxLength(60)
+param functionAppName string = '${appName}-${uniqueString(resourceGroup().id)}'
+
+@description('.NET version of the dotnet-isolated worker (functionAppConfig.runtime.version). 10.0 is the newest version Flex Consumption offers for dotnet-isolated and the version the app targets (net10.0). A lower version runs only an app built for it.')
+@allowed([
+  '8.0'
+  '9.0'
+  '10.0'
+])
+param dotnetVersion string = '10.0'
+
+@description('Memory of each instance in MB. CPU and network bandwidth grow with it, and so does the default HTTP concurrency.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Most instances the app scales out to, across all its scale groups together.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Concurrent HTTP requests one instance takes before Flex Consumption adds another to the HTTP group.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 16
+
+@description('Always-ready instances per scale group, for example [ { "name": "http", "instanceCount": 1 } ]. Names: "http" (every HTTP function), "durable" (every orchestrator, activity and entity function), or "function:<FunctionName>" (one queue or timer function). They are billed while idle; none by default, so the app scales to zero.')
+param alwaysReady array = []
+
+@description('Spread the plan\'s instances over availability zones (needs a region with zones, and at least 2 always-ready instances in each group that has any).')
+param zoneRedundant bool = false
 
 @description('Name of the storage account (3-24 lower-case letters and digits, unique in Azure). The default is derived from the resource group.')
 @minLength(3)
@@ -43,6 +84,16 @@ param storageSku string = 'Standard_LRS'
 @maxValue(365)
 param blobSoftDeleteDays int = 7
 
+@description('Blob container that Flex Consumption deploys the app package from (3-63 lower-case letters, digits and hyphens).')
+@minLength(3)
+@maxLength(63)
+param deploymentContainerName string = 'app-package'
+
+@description('Name of the Durable Functions task hub: its queues, tables and blob containers in the storage account start with it. Set as the app setting DurableTaskHubName, which host.json reads (extensions.durableTask.hubName = %DurableTaskHubName%). 3-45 letters and digits, starting with a letter. Changing it starts an empty task hub: instances in the old one are no longer run.')
+@minLength(3)
+@maxLength(45)
+param durableTaskHubName string = 'decentcloud'
+
 @description('Name of the Key Vault (3-24 letters, digits and hyphens, unique in Azure). The default is derived from the resource group.')
 @minLength(3)
 @maxLength(24)
@@ -62,74 +113,15 @@ param operatorPrincipalId string = ''
 ])
 param operatorPrincipalType string = 'User'
 
-@description('Admin (master) key of the app, at least 32 characters. Written to the Key Vault secret functions-master-key. Required on the first deployment; when empty, the secret already in the vault is kept.')
-@secure()
-param functionsMasterKey string = ''
-
-@description('Names of further settings whose values live in Key Vault, for example [ "STRIPE_SECRET_KEY", "FUNCTIONS_HOST_KEYS__default" ]. Each becomes an environment variable of the container, read from the Key Vault secret whose name is the setting name in lower case with "_" replaced by "-" (STRIPE_SECRET_KEY -> stripe-secret-key). The secret must exist in the vault before the deployment, or be given in secretValues.')
-param secretSettings array = []
-
-@description('Values to write to Key Vault now, keyed by setting name, for example { "STRIPE_SECRET_KEY": "sk_live_..." }. Each is stored under the derived secret name (see secretSettings) and wired into the container like a name in secretSettings. Pass this only on the command line or from a pipeline secret, never in a committed file.')
+@description('Secret values to write to Key Vault in this deployment, keyed by setting name, for example { "STRIPE_SECRET_KEY": "sk_live_..." }. Each is stored under the secret name the template reads that setting from (docs/deploy.md lists them). Pass this only on the command line or from a pipeline secret, never in a committed file. Secrets not given here must already be in the vault: the deployment fails on the first one missing.')
 @secure()
 param secretValues object = {}
 
-@description('Further plain (non-secret) settings for the container, keyed by setting name, for example { "STRIPE_API_BASE": "https://api.stripe.com" }.')
+@description('Plain (non-secret) settings of the app, keyed by setting name, for example { "EMAIL_FROM": "billing@example.com" } (docs/settings.md lists them). Anything secret belongs in Key Vault. A setting this template manages (storage, keys, Key Vault references, Application Insights, DurableTaskHubName) cannot be overridden here.')
 param appSettings object = {}
 
-@description('Container image to run, with its registry and tag, for example myregistry.azurecr.io/decentcloud-functions:0.1.0.')
-param containerImage string
-
-@description('Name of an Azure Container Registry in this resource group that holds the image. The app\'s identity is given AcrPull on it and pulls with it. Empty: the image is pulled without credentials (a public image).')
-param containerRegistryName string = ''
-
-@description('Port the app listens on inside the container: set as FUNCTIONS_HTTP_PORT and used as the ingress target port and probe port.')
-@minValue(1)
-@maxValue(65535)
-param httpPort int = 8080
-
-@description('FUNCTIONS_HOST_ID: names the timer lock and schedule-status blobs in the container azure-webjobs-hosts. Every replica of one app shares it; two apps on one storage account must not. 1-32 lower-case letters, digits or hyphens, starting with a letter or digit.')
-@minLength(1)
-@maxLength(32)
-param functionsHostId string = 'decentcloud'
-
-@description('Serve the app on a public HTTPS address (true) or only inside the Container Apps environment (false).')
-param externalIngress bool = true
-
-@description('CPU cores of the container. Allowed pairs on the Consumption profile: 0.25/0.5Gi, 0.5/1Gi, 0.75/1.5Gi, 1/2Gi, 1.25/2.5Gi, 1.5/3Gi, 1.75/3.5Gi, 2/4Gi, up to 4/8Gi.')
-param containerCpu string = '0.5'
-
-@description('Memory of the container; see containerCpu for the allowed pairs.')
-param containerMemory string = '1Gi'
-
-@description('Fewest replicas. Keep at least 1: timer functions and queue functions other than the scaled queue run only while a replica runs.')
-@minValue(0)
-@maxValue(1000)
-param minReplicas int = 1
-
-@description('Most replicas. Any number is safe: queue messages are shared between replicas, and each timer occurrence fires on one replica only.')
-@minValue(1)
-@maxValue(1000)
-param maxReplicas int = 10
-
-@description('Queue whose length drives scale-out (KEDA azure-queue scaler). The queue is created by this deployment if it is missing.')
-@minLength(3)
-@maxLength(63)
-param scaleQueueName string = 'work-items'
-
-@description('Target number of messages per replica in scaleQueueName: 100 waiting messages with a target of 20 ask for 5 replicas.')
-@minValue(1)
-param scaleQueueLength int = 20
-
-@description('How the scaler counts scaleQueueName: "all" counts every message, including those being processed and those sent with a visibility delay; "visibleonly" counts only messages that can be received now (it peeks, and falls back to "all" at 32 or more). Use "visibleonly" when the queue holds delayed messages, such as workflow timers, so that they do not keep replicas running before they are due.')
-@allowed([
-  'all'
-  'visibleonly'
-])
-param scaleQueueLengthStrategy string = 'all'
-
-@description('Target number of concurrent HTTP requests per replica (HTTP scale rule).')
-@minValue(1)
-param httpConcurrentRequests int = 50
+@description('Refuse telemetry that is not signed in with Microsoft Entra ID (Application Insights DisableLocalAuth). The Functions host sends with the app\'s identity (APPLICATIONINSIGHTS_AUTHENTICATION_STRING); turn this on once the worker\'s own telemetry does too.')
+param appInsightsLocalAuthDisabled bool = false
 
 @description('Days Log Analytics keeps the app\'s logs and telemetry.')
 @minValue(30)
@@ -142,25 +134,34 @@ param tags object = {}
 // Names and constants
 
 var roleIds = {
-  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
-  acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
-// Key Vault secret names, which are also the container app's secret names.
-var storageSecretName = 'azurewebjobsstorage'
-var masterKeySecretName = 'functions-master-key'
-
-// Settings read from Key Vault besides the two above: the names listed, plus those given a value now.
-var keyVaultSettingNames = union(secretSettings, objectKeys(secretValues))
-var keyVaultSettings = [
-  for setting in keyVaultSettingNames: {
-    setting: setting
-    secret: toLower(replace(setting, '_', '-'))
-  }
+// The data roles the app's identity holds on the storage account. Blob Data Owner: the host's timer locks and status
+// blobs, the Durable task hub's leases and large messages, the deployment package and the app's invoices. Queue Data
+// Contributor: queue triggers and their poison queues, the task hub's control and work-item queues and the app's own
+// queues. Table Data Contributor: the task hub's History and Instances tables and the app's state.
+var storageRoles = [
+  roleIds.storageBlobDataOwner
+  roleIds.storageQueueDataContributor
+  roleIds.storageTableDataContributor
 ]
 
-var useRegistry = !empty(containerRegistryName)
+// Key Vault secret name of each secret setting: the setting name in lower case with "_" replaced by "-".
+// These are every secret setting the app reads (docs/settings.md marks them "Secret"), except AzureWebJobsStorage,
+// which is identity-based here, and the access keys, which the Functions host keeps in the vault itself.
+var secretNames = {
+  STRIPE_SECRET_KEY: 'stripe-secret-key'
+  STRIPE_WEBHOOK_SECRET: 'stripe-webhook-secret'
+  SENDGRID_API_KEY: 'sendgrid-api-key'
+  CHATWOOT_API_TOKEN: 'chatwoot-api-token'
+  CHATWOOT_PLATFORM_TOKEN: 'chatwoot-platform-token'
+  CHATWOOT_WEBHOOK_SECRET: 'chatwoot-webhook-secret'
+}
 
 // Monitoring
 
@@ -185,10 +186,11 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
     Application_Type: 'web'
     WorkspaceResourceId: logs.id
     IngestionMode: 'LogAnalytics'
+    DisableLocalAuth: appInsightsLocalAuthDisabled
   }
 }
 
-// Storage: tables hold state, blobs hold invoices and timer leases, queues carry the work
+// Storage
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: storageAccountName
@@ -203,8 +205,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     supportsHttpsTrafficOnly: true
     minimumTlsVersion: 'TLS1_2'
     allowBlobPublicAccess: false
-    // The app connects with a connection string (AzureWebJobsStorage), which needs shared-key access.
-    allowSharedKeyAccess: true
+    // Everything reaches the account with a Microsoft Entra token (the app's identity, operators with
+    // az --auth-mode login); with shared keys off, there is no key that could leak through a setting.
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
     publicNetworkAccess: 'Enabled'
   }
 }
@@ -224,29 +228,45 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   }
 }
 
-resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
-  parent: storage
-  name: 'default'
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
 }
 
-resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
-  parent: storage
-  name: 'default'
-}
-
-// The scaler reads this queue's length; it must exist before the first replica creates it.
-resource scaleQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
-  parent: queueService
-  name: scaleQueueName
-}
-
-// Identity and Key Vault
+// Identity
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${appName}-identity'
   location: location
   tags: tags
 }
+
+resource appUsesStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in storageRoles: {
+    name: guid(storage.id, identity.id, roleId)
+    scope: storage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+      principalId: identity.properties.principalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+resource appPublishesTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, identity.id, roleIds.monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.monitoringMetricsPublisher)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Key Vault
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: keyVaultName
@@ -267,40 +287,13 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource storageSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: storageSecretName
-  properties: {
-    contentType: 'storage connection string (AzureWebJobsStorage)'
-    value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
-  }
-}
-
-resource masterKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(functionsMasterKey)) {
-  parent: vault
-  name: masterKeySecretName
-  properties: {
-    contentType: 'FUNCTIONS_MASTER_KEY'
-    value: functionsMasterKey
-  }
-}
-
-resource extraSecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [
-  for item in items(secretValues): {
-    parent: vault
-    name: toLower(replace(item.key, '_', '-'))
-    properties: {
-      contentType: item.key
-      value: item.value
-    }
-  }
-]
-
-resource appReadsSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, identity.id, roleIds.keyVaultSecretsUser)
+// Secrets Officer, not only Secrets User: besides reading the Key Vault references, the Functions host creates and
+// rotates its access keys (master, host, function and system keys) as secrets in this vault.
+resource appUsesVault 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, identity.id, roleIds.keyVaultSecretsOfficer)
   scope: vault
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.keyVaultSecretsUser)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.keyVaultSecretsOfficer)
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
   }
@@ -316,111 +309,72 @@ resource operatorManagesSecrets 'Microsoft.Authorization/roleAssignments@2022-04
   }
 }
 
-resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = if (useRegistry) {
-  name: useRegistry ? containerRegistryName : 'unused'
-}
-
-resource appPullsImage 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (useRegistry) {
-  name: guid(resourceGroup().id, containerRegistryName, identity.id, roleIds.acrPull)
-  scope: registry
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.acrPull)
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// Container Apps
-
-resource appEnvironment 'Microsoft.App/managedEnvironments@2024-03-01' = {
-  name: '${appName}-env'
-  location: location
-  tags: tags
-  properties: {
-    appLogsConfiguration: {
-      destination: 'log-analytics'
-      logAnalyticsConfiguration: {
-        customerId: logs.properties.customerId
-        sharedKey: logs.listKeys().primarySharedKey
-      }
+// A key of secretValues that names no secret setting fails the deployment here, naming the key.
+resource givenSecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [
+  for item in items(secretValues): {
+    parent: vault
+    name: secretNames[item.key]
+    properties: {
+      contentType: item.key
+      value: item.value
     }
-    workloadProfiles: [
-      {
-        name: 'Consumption'
-        workloadProfileType: 'Consumption'
-      }
-    ]
-  }
-}
-
-var secretUrlPrefix = '${vault.properties.vaultUri}secrets/'
-
-var containerSecrets = concat(
-  [
-    {
-      name: storageSecretName
-      keyVaultUrl: '${secretUrlPrefix}${storageSecretName}'
-      identity: identity.id
-    }
-    {
-      name: masterKeySecretName
-      keyVaultUrl: '${secretUrlPrefix}${masterKeySecretName}'
-      identity: identity.id
-    }
-  ],
-  map(keyVaultSettings, s => {
-    name: s.secret
-    keyVaultUrl: '${secretUrlPrefix}${s.secret}'
-    identity: identity.id
-  })
-)
-
-var baseEnv = [
-  {
-    name: 'AzureWebJobsStorage'
-    secretRef: storageSecretName
-  }
-  {
-    name: 'FUNCTIONS_MASTER_KEY'
-    secretRef: masterKeySecretName
-  }
-  {
-    name: 'FUNCTIONS_HTTP_ADDRESS'
-    value: '0.0.0.0'
-  }
-  {
-    name: 'FUNCTIONS_HTTP_PORT'
-    value: string(httpPort)
-  }
-  {
-    name: 'FUNCTIONS_HOST_ID'
-    value: functionsHostId
-  }
-  {
-    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
-    value: appInsights.properties.ConnectionString
-  }
-  {
-    // Lets Azure SDK clients that use DefaultAzureCredential pick the app's identity.
-    name: 'AZURE_CLIENT_ID'
-    value: identity.properties.clientId
   }
 ]
 
-var secretEnv = map(keyVaultSettings, s => {
-  name: s.setting
-  secretRef: s.secret
-})
+// Reading a secret's secretUri makes the deployment fail, naming the secret, when it is not in the vault: an app
+// setting whose Key Vault reference cannot be resolved would otherwise hold the reference text as its value.
+resource stripeSecretKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: secretNames.STRIPE_SECRET_KEY
+}
 
-var plainEnv = map(items(appSettings), item => {
-  name: item.key
-  value: string(item.value)
-})
+resource stripeWebhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: secretNames.STRIPE_WEBHOOK_SECRET
+}
 
-resource app 'Microsoft.App/containerApps@2024-03-01' = {
-  name: appName
+resource sendGridApiKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: secretNames.SENDGRID_API_KEY
+}
+
+resource chatwootApiToken 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: secretNames.CHATWOOT_API_TOKEN
+}
+
+resource chatwootPlatformToken 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: secretNames.CHATWOOT_PLATFORM_TOKEN
+}
+
+resource chatwootWebhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: secretNames.CHATWOOT_WEBHOOK_SECRET
+}
+
+// Function app
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: '${appName}-plan'
   location: location
   tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+    zoneRedundant: zoneRedundant
+  }
+}
+
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: functionAppName
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: {
@@ -428,147 +382,131 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
     }
   }
   properties: {
-    environmentId: appEnvironment.id
-    workloadProfileName: 'Consumption'
-    configuration: {
-      activeRevisionsMode: 'Single'
-      ingress: {
-        external: externalIngress
-        targetPort: httpPort
-        transport: 'auto'
-        allowInsecure: false
-        traffic: [
-          {
-            latestRevision: true
-            weight: 100
-          }
-        ]
-      }
-      secrets: containerSecrets
-      registries: useRegistry
-        ? [
-            {
-              server: registry!.properties.loginServer
-              identity: identity.id
-            }
-          ]
-        : []
+    serverFarmId: plan.id
+    httpsOnly: true
+    // Key Vault references are resolved with the user-assigned identity (the default would be a system-assigned one).
+    keyVaultReferenceIdentity: identity.id
+    siteConfig: {
+      minTlsVersion: '1.2'
     }
-    template: {
-      containers: [
-        {
-          name: 'functions'
-          image: containerImage
-          resources: {
-            cpu: json(containerCpu)
-            memory: containerMemory
+    functionAppConfig: {
+      runtime: {
+        name: 'dotnet-isolated'
+        version: dotnetVersion
+      }
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
           }
-          env: concat(baseEnv, secretEnv, plainEnv)
-          probes: [
-            {
-              // Up once Kestrel accepts connections; storage may still be starting.
-              type: 'Startup'
-              tcpSocket: {
-                port: httpPort
-              }
-              initialDelaySeconds: 1
-              periodSeconds: 3
-              failureThreshold: 10
-            }
-            {
-              type: 'Liveness'
-              tcpSocket: {
-                port: httpPort
-              }
-              periodSeconds: 10
-              failureThreshold: 3
-            }
-            {
-              // /api/health answers 503 while storage is unreachable: the replica then gets no HTTP
-              // traffic, but is not restarted (a storage outage is not cured by a restart).
-              type: 'Readiness'
-              httpGet: {
-                path: '/api/health'
-                port: httpPort
-                scheme: 'HTTP'
-              }
-              periodSeconds: 10
-              timeoutSeconds: 5
-              failureThreshold: 3
-              successThreshold: 1
-            }
-          ]
         }
-      ]
-      scale: {
-        minReplicas: minReplicas
-        maxReplicas: maxReplicas
-        rules: [
-          {
-            name: 'queue-length'
-            custom: {
-              type: 'azure-queue'
-              metadata: union(
-                {
-                  queueName: scaleQueueName
-                  queueLength: string(scaleQueueLength)
-                  accountName: storage.name
-                },
-                scaleQueueLengthStrategy == 'all' ? {} : { queueLengthStrategy: scaleQueueLengthStrategy }
-              )
-              auth: [
-                {
-                  secretRef: storageSecretName
-                  triggerParameter: 'connection'
-                }
-              ]
-            }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+        alwaysReady: alwaysReady
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
           }
-          {
-            name: 'http-requests'
-            http: {
-              metadata: {
-                concurrentRequests: string(httpConcurrentRequests)
-              }
-            }
-          }
-        ]
+        }
       }
     }
   }
   dependsOn: [
-    // The revision reads its Key Vault secrets and pulls its image as soon as it is created.
-    appReadsSecrets
-    appPullsImage
-    storageSecret
-    masterKeySecret
-    extraSecrets
-    scaleQueue
+    // Flex Consumption reads the package with the identity as soon as there is one to read.
+    appUsesStorage
+    deploymentContainer
+  ]
+}
+
+var vaultUri = vault.properties.vaultUri
+
+resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: app
+  name: 'appsettings'
+  // The last object wins: appSettings may replace the defaults before it, never the managed settings after it.
+  properties: union(
+    {
+      // Where the app's inbox webhooks point; set it in appSettings when a custom domain fronts the app.
+      PUBLIC_BASE_URL: 'https://${app.properties.defaultHostName}'
+    },
+    appSettings,
+    {
+      // Identity-based AzureWebJobsStorage: no connection string, no key. The Functions host, its queue and timer
+      // triggers, Durable Functions and the app's own storage clients read the same settings.
+      AzureWebJobsStorage__accountName: storage.name
+      AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
+      AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
+      AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
+      AzureWebJobsStorage__credential: 'managedidentity'
+      AzureWebJobsStorage__clientId: identity.properties.clientId
+      // Lets Azure SDK clients built with DefaultAzureCredential pick the same identity.
+      AZURE_CLIENT_ID: identity.properties.clientId
+
+      // The Functions host keeps its access keys in the vault: host--masterKey--master, host--functionKey--default,
+      // function--<function>--<name>, host--systemKey--<extension>.
+      AzureWebJobsSecretStorageType: 'keyvault'
+      AzureWebJobsSecretStorageKeyVaultUri: vaultUri
+      AzureWebJobsSecretStorageKeyVaultClientId: identity.properties.clientId
+
+      DurableTaskHubName: durableTaskHubName
+
+      APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
+
+      // Versionless references: the app reads the newest version of each secret.
+      STRIPE_SECRET_KEY: '@Microsoft.KeyVault(SecretUri=${stripeSecretKey.properties.secretUri})'
+      STRIPE_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${stripeWebhookSecret.properties.secretUri})'
+      SENDGRID_API_KEY: '@Microsoft.KeyVault(SecretUri=${sendGridApiKey.properties.secretUri})'
+      CHATWOOT_API_TOKEN: '@Microsoft.KeyVault(SecretUri=${chatwootApiToken.properties.secretUri})'
+      CHATWOOT_PLATFORM_TOKEN: '@Microsoft.KeyVault(SecretUri=${chatwootPlatformToken.properties.secretUri})'
+      CHATWOOT_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${chatwootWebhookSecret.properties.secretUri})'
+    }
+  )
+  dependsOn: [
+    // The host reaches storage, the vault and Application Insights with the identity as soon as it starts, and the
+    // references above need their secrets in the vault.
+    appUsesVault
+    appPublishesTelemetry
+    givenSecrets
   ]
 }
 
 // Outputs
 
+@description('Name of the function app.')
+output functionAppName string = app.name
+
 @description('HTTPS address of the app; the API is under /api.')
-output appUrl string = 'https://${app.properties.configuration.ingress.fqdn}'
+output appUrl string = 'https://${app.properties.defaultHostName}'
 
 @description('Health endpoint of the app.')
-output healthUrl string = 'https://${app.properties.configuration.ingress.fqdn}/api/health'
+output healthUrl string = 'https://${app.properties.defaultHostName}/api/health'
 
-@description('Name of the container app.')
-output containerAppName string = app.name
+@description('.NET version of the dotnet-isolated worker.')
+output dotnetVersion string = dotnetVersion
 
-@description('Name of the storage account (AzureWebJobsStorage).')
+@description('Name of the storage account.')
 output storageAccountName string = storage.name
 
-@description('Name of the Key Vault that holds the app\'s secrets.')
+@description('Blob container the app package is deployed to.')
+output deploymentContainerUrl string = '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+
+@description('Name of the Durable Functions task hub.')
+output durableTaskHubName string = durableTaskHubName
+
+@description('Name of the Key Vault.')
 output keyVaultName string = vault.name
 
-@description('URI of the Key Vault.')
-output keyVaultUri string = vault.properties.vaultUri
+@description('Address of the Key Vault.')
+output keyVaultUri string = vaultUri
 
-@description('Client ID of the app\'s user-assigned managed identity.')
+@description('Client ID of the app\'s managed identity.')
 output identityClientId string = identity.properties.clientId
 
-@description('Principal (object) ID of the app\'s user-assigned managed identity.')
+@description('Principal (object) ID of the app\'s managed identity, for further role assignments.')
 output identityPrincipalId string = identity.properties.principalId

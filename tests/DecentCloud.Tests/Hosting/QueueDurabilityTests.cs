@@ -54,6 +54,8 @@ public sealed class QueueDurabilityTests(AzuriteFixture storage) : IClassFixture
         await writer.SendSerializedAsync(queue, BinaryData.FromString("""{"id":"w-hour","size":2}"""), TimeSpan.FromHours(1));
 
         var poison = Raw(PoisonQueueName.NameFor(queue));
+        // The listener creates it in the background as it starts; the test may look first.
+        await poison.CreateIfNotExistsAsync();
         await Eventually.HoldsAsync(async () => (await poison.PeekMessagesAsync(32)).Value.Length == 2, "both messages are in the poison queue");
 
         var copies = (await poison.PeekMessagesAsync(32)).Value.ToDictionary(m => m.Body.ToObjectFromJson<WorkItem>(QueueJson.Options)!.Id);

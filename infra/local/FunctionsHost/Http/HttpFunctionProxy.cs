@@ -30,15 +30,17 @@ internal sealed partial class HttpFunctionProxy(
         "traceparent", "tracestate", "Request-Id", "Content-Length", InvocationIdHeader,
     };
 
-    private readonly HttpMessageInvoker client = new(new SocketsHttpHandler
-    {
-        AllowAutoRedirect = false,
-        UseCookies = false,
-        UseProxy = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        ActivityHeadersPropagator = null,
-        ConnectTimeout = TimeSpan.FromSeconds(10),
-    });
+    private readonly HttpMessageInvoker client = new(new ConnectRetryHandler(
+        new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            UseProxy = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            ActivityHeadersPropagator = null,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        },
+        logger));
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -64,9 +66,10 @@ internal sealed partial class HttpFunctionProxy(
         var first = await Task.WhenAny(forwarded, invoked);
         if (first == forwarded && forwarded.IsFaulted && !aborted.IsCancellationRequested)
         {
-            // The request never reached the worker, whose invocation now waits for it: cancel that and say why.
+            // The request never reached the worker, whose invocation waits for it (15 s, whatever InvocationCancel
+            // says): answer now, and let the invocation end on its own.
             await invocation.CancelAsync();
-            await Observe(invoked);
+            _ = Observe(invoked);
             LogForwardFailed(logger, forwarded.Exception.GetBaseException(), function.Name, invocationId);
             await ProblemAsync(context, StatusCodes.Status502BadGateway, "The function could not be reached");
             return;

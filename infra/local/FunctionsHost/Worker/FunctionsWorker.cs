@@ -101,6 +101,10 @@ internal sealed partial class FunctionsWorker : IAsyncDisposable
         Capabilities = init.Capabilities.ToDictionary(StringComparer.Ordinal);
         HttpUri = Capabilities.TryGetValue("HttpUri", out var httpUri) && Uri.TryCreate(httpUri, UriKind.Absolute, out var uri) ? uri : null;
         LogInitialized(logger, init.WorkerVersion, HttpUri?.AbsoluteUri ?? "(none)");
+        if (HttpUri is { } endpoint)
+        {
+            await WaitUntilListeningAsync(endpoint, cancellationToken);
+        }
 
         var metadata = (await Channel.RequestAsync(
             new StreamingMessage { FunctionsMetadataRequest = new FunctionsMetadataRequest { FunctionAppDirectory = appDirectory } },
@@ -128,6 +132,34 @@ internal sealed partial class FunctionsWorker : IAsyncDisposable
         LogLoaded(logger, functions.Count, names);
     }
 
+    /// <summary>
+    /// The worker reports its HTTP endpoint before its ASP.NET Core server listens on it; the host opens its own HTTP
+    /// listener only once the worker's accepts connections, so a first request is not refused.
+    /// </summary>
+    private async Task WaitUntilListeningAsync(Uri endpoint, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + ConnectTimeout;
+        while (true)
+        {
+            using var probe = new System.Net.Sockets.TcpClient();
+            try
+            {
+                await probe.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException ex) when (DateTime.UtcNow < deadline && !process.Exited.IsCompleted)
+            {
+                LogNotListening(logger, ex.SocketErrorCode);
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                throw new InvalidOperationException($"The worker's HTTP endpoint {endpoint} did not accept connections within {ConnectTimeout.TotalSeconds} s. Its last output:{Environment.NewLine}{process.RecentOutput()}", ex);
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+        }
+    }
+
     private static void Check(StatusResult result, string what)
     {
         if (result.Status != StatusResult.Types.Status.Success)
@@ -141,6 +173,9 @@ internal sealed partial class FunctionsWorker : IAsyncDisposable
 
     [LoggerMessage(EventId = 1208, Level = LogLevel.Information, Message = "Loaded {Count} functions: {Functions}")]
     private static partial void LogLoaded(ILogger logger, int count, string functions);
+
+    [LoggerMessage(EventId = 1219, Level = LogLevel.Debug, Message = "The worker's HTTP endpoint does not accept connections yet ({Error})")]
+    private static partial void LogNotListening(ILogger logger, System.Net.Sockets.SocketError error);
 
     [LoggerMessage(EventId = 1209, Level = LogLevel.Information, Message = "Worker stopped")]
     private static partial void LogStopped(ILogger logger);

@@ -1,0 +1,212 @@
+using System.Net;
+using DecentCloud.FunctionsHost.Configuration;
+using DecentCloud.FunctionsHost.Http;
+using DecentCloud.FunctionsHost.Queues;
+using DecentCloud.FunctionsHost.Storage;
+using DecentCloud.FunctionsHost.Worker;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace DecentCloud.FunctionsHost;
+
+/// <summary>
+/// The local stand-in for the Azure Functions host (Core Tools cannot be installed where this app is built): it starts
+/// the worker of a built isolated-worker app as the Functions host does, speaks the FunctionRpc protocol to it, loads
+/// its functions and runs their triggers (HTTP, queues, timers) with the Functions host's semantics. See docs/host.md.
+/// </summary>
+public sealed partial class LocalFunctionsHost : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly FunctionsWorker worker;
+    private readonly ILoggerFactory loggers;
+    private readonly ILogger logger;
+    private int disposed;
+
+    private LocalFunctionsHost(WebApplication app, FunctionsWorker worker, ILoggerFactory loggers, Uri baseAddress, IReadOnlyList<string> triggers)
+    {
+        this.app = app;
+        this.worker = worker;
+        this.loggers = loggers;
+        logger = loggers.CreateLogger<LocalFunctionsHost>();
+        BaseAddress = baseAddress;
+        Triggers = triggers;
+    }
+
+    /// <summary>Where the HTTP triggers answer, e.g. http://127.0.0.1:7071/ (routes start with api/).</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>One line per function that runs, saying what triggers it.</summary>
+    public IReadOnlyList<string> Triggers { get; }
+
+    /// <summary>True when the host stopped because its worker went away.</summary>
+    public bool WorkerLost { get; private set; }
+
+    public static async Task<LocalFunctionsHost> StartAsync(LocalFunctionsHostOptions options, CancellationToken cancellationToken = default)
+    {
+        var appDirectory = Path.GetFullPath(options.AppDirectory);
+        var config = WorkerConfig.Load(appDirectory);
+        var settings = HostSettings.Load(appDirectory, config.AppName, new Dictionary<string, string?>(options.Settings, StringComparer.OrdinalIgnoreCase));
+        var loggers = LoggerFactory.Create(logging =>
+        {
+            logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+            logging.AddFilter("Grpc", LogLevel.Warning);
+            logging.AddConfiguration(settings.Configuration.GetSection("Logging"));
+            logging.Configure(tracking => tracking.ActivityTrackingOptions = ActivityTrackingOptions.TraceId);
+            logging.AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.IncludeScopes = true;
+                console.TimestampFormat = "HH:mm:ss.fff ";
+            });
+            options.ConfigureLogging?.Invoke(logging);
+        });
+
+        FunctionsWorker? worker = null;
+        try
+        {
+            var keys = FunctionKeys.Load(settings.Configuration);
+            var queueOptions = QueueHostOptions.Load(settings.Configuration);
+            worker = await FunctionsWorker.StartAsync(appDirectory, config, settings.WorkerEnvironment, loggers, cancellationToken);
+
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Configuration.Sources.Clear();
+            builder.Configuration.AddConfiguration(settings.Configuration);
+            builder.Logging.ClearProviders();
+            builder.Services.AddSingleton(loggers);
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(ListenAddress(settings.Address), settings.Port));
+            builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+                context.ProblemDetails.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToHexString() ?? context.HttpContext.TraceIdentifier);
+            builder.Services.AddSingleton(TimeProvider.System);
+            builder.Services.AddSingleton(settings);
+            builder.Services.AddSingleton(keys);
+            builder.Services.AddSingleton(queueOptions);
+            builder.Services.AddSingleton(worker);
+            builder.Services.AddSingleton<StorageAccounts>();
+            builder.Services.AddSingleton<OutputBindings>();
+            builder.Services.AddSingleton<FunctionInvoker>();
+            builder.Services.AddSingleton<HttpFunctionProxy>();
+            var triggers = new List<string>();
+            var startup = loggers.CreateLogger<LocalFunctionsHost>();
+            CheckOutputBindings(worker.Functions, startup);
+
+            var app = builder.Build();
+            app.UseExceptionHandler();
+            app.UseStatusCodePages();
+            triggers.AddRange(HttpFunctions.Map(app, worker.Functions, settings, keys, startup));
+            await app.StartAsync(cancellationToken);
+
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.First()
+                ?? throw new InvalidOperationException("Kestrel reported no address for the HTTP triggers.");
+            var host = new LocalFunctionsHost(app, worker, loggers, new Uri(address.TrimEnd('/') + "/"), triggers);
+            host.WatchWorker();
+            LogStarted(startup, host.BaseAddress.AbsoluteUri, worker.Functions.Count);
+            return host;
+        }
+        catch (Exception ex)
+        {
+            var failed = loggers.CreateLogger<LocalFunctionsHost>();
+            LogStartFailed(failed, ex);
+            if (worker is not null)
+            {
+                await worker.DisposeAsync();
+            }
+
+            loggers.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs the host from the command line until Ctrl-C or SIGTERM: <c>DecentCloud.FunctionsHost [app folder]</c>.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length > 1 || args is ["--help" or "-h"])
+        {
+            await Console.Error.WriteLineAsync("usage: DecentCloud.FunctionsHost [folder of a built isolated-worker app; default: the current folder]");
+            return 2;
+        }
+
+        LocalFunctionsHost host;
+        try
+        {
+            host = await StartAsync(new LocalFunctionsHostOptions { AppDirectory = args.Length == 1 ? args[0] : Directory.GetCurrentDirectory() });
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or TimeoutException or WorkerUnavailableException)
+        {
+            // Already logged whole; the exit code tells a script.
+            return 1;
+        }
+
+        await using (host)
+        {
+            await host.app.WaitForShutdownAsync();
+            return host.WorkerLost ? 1 : 0;
+        }
+    }
+
+    /// <summary>Stops the triggers (running invocations are asked to cancel and finish), then the worker.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await app.StopAsync(CancellationToken.None);
+        await worker.DisposeAsync();
+        await app.DisposeAsync();
+        LogStopped(logger);
+        loggers.Dispose();
+    }
+
+    private static IPAddress ListenAddress(string address) =>
+        address switch
+        {
+            "localhost" => IPAddress.Loopback,
+            "*" or "+" => IPAddress.Any,
+            _ when IPAddress.TryParse(address, out var parsed) => parsed,
+            _ => throw new InvalidOperationException($"The setting {HostSettings.AddressSetting} is '{address}'; it must be an IP address (127.0.0.1, 0.0.0.0) or localhost."),
+        };
+
+    private static void CheckOutputBindings(IEnumerable<FunctionDescriptor> functions, ILogger logger)
+    {
+        foreach (var function in functions)
+        {
+            foreach (var binding in function.Outputs.Where(b => !OutputBindings.Supports(b)))
+            {
+                LogUnsupportedOutput(logger, function.Name, binding.Type, binding.Name);
+            }
+        }
+    }
+
+    /// <summary>A worker that goes away takes the host down with it, loudly: nothing it was to run can run.</summary>
+    private void WatchWorker() =>
+        _ = worker.Lost.ContinueWith(
+            _ =>
+            {
+                if (Volatile.Read(ref disposed) == 0 && !app.Lifetime.ApplicationStopping.IsCancellationRequested)
+                {
+                    WorkerLost = true;
+                    LogWorkerLost(logger);
+                    app.Lifetime.StopApplication();
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+
+    [LoggerMessage(EventId = 1220, Level = LogLevel.Information, Message = "Local Functions host listening on {Address} with {Count} functions")]
+    private static partial void LogStarted(ILogger logger, string address, int count);
+
+    [LoggerMessage(EventId = 1221, Level = LogLevel.Critical, Message = "The local Functions host could not start")]
+    private static partial void LogStartFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1222, Level = LogLevel.Critical, Message = "The worker went away; the host stops")]
+    private static partial void LogWorkerLost(ILogger logger);
+
+    [LoggerMessage(EventId = 1223, Level = LogLevel.Information, Message = "Local Functions host stopped")]
+    private static partial void LogStopped(ILogger logger);
+
+    [LoggerMessage(EventId = 1224, Level = LogLevel.Warning, Message = "Function {Function} has a {Type} output binding ({Name}), which this host does not write; a value returned for it fails the invocation")]
+    private static partial void LogUnsupportedOutput(ILogger logger, string function, string type, string name);
+}

@@ -1,0 +1,3 @@
+using DecentCloud.FunctionsHost;
+
+return await LocalFunctionsHost.RunAsync(args);

@@ -1,5 +1,6 @@
 using System.Net;
 using DecentCloud.FunctionsHost.Configuration;
+using DecentCloud.FunctionsHost.Durable;
 using DecentCloud.FunctionsHost.Http;
 using DecentCloud.FunctionsHost.Queues;
 using DecentCloud.FunctionsHost.Storage;
@@ -18,14 +19,16 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly FunctionsWorker worker;
+    private readonly LocalTaskHub? hub;
     private readonly ILoggerFactory loggers;
     private readonly ILogger logger;
     private int disposed;
 
-    private LocalFunctionsHost(WebApplication app, FunctionsWorker worker, ILoggerFactory loggers, Uri baseAddress, IReadOnlyList<string> triggers)
+    private LocalFunctionsHost(WebApplication app, FunctionsWorker worker, LocalTaskHub? hub, ILoggerFactory loggers, Uri baseAddress, IReadOnlyList<string> triggers)
     {
         this.app = app;
         this.worker = worker;
+        this.hub = hub;
         this.loggers = loggers;
         logger = loggers.CreateLogger<LocalFunctionsHost>();
         BaseAddress = baseAddress;
@@ -37,6 +40,9 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
 
     /// <summary>One line per function that runs, saying what triggers it.</summary>
     public IReadOnlyList<string> Triggers { get; }
+
+    /// <summary>The task hub of the app's durable functions; null when it has none.</summary>
+    public LocalTaskHub? TaskHub => hub;
 
     /// <summary>True when the host stopped because its worker went away.</summary>
     public bool WorkerLost { get; private set; }
@@ -63,6 +69,7 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         });
 
         FunctionsWorker? worker = null;
+        LocalTaskHub? hub = null;
         try
         {
             var keys = FunctionKeys.Load(settings.Configuration);
@@ -85,12 +92,14 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
             builder.Services.AddSingleton<StorageAccounts>();
             builder.Services.AddSingleton<OutputBindings>();
             builder.Services.AddSingleton<FunctionInvoker>();
+            builder.Services.AddSingleton<DurableClientBindings>();
             builder.Services.AddSingleton<HttpFunctionProxy>();
             var triggers = new List<string>();
             var startup = loggers.CreateLogger<LocalFunctionsHost>();
             CheckOutputBindings(worker.Functions, startup);
 
             var app = builder.Build();
+            hub = await StartTaskHubAsync(app.Services, worker.Functions, settings, loggers, triggers, cancellationToken);
             app.UseExceptionHandler();
             app.UseStatusCodePages();
             triggers.AddRange(HttpFunctions.Map(app, worker.Functions, settings, keys, startup));
@@ -98,7 +107,7 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
 
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.First()
                 ?? throw new InvalidOperationException("Kestrel reported no address for the HTTP triggers.");
-            var host = new LocalFunctionsHost(app, worker, loggers, new Uri(address.TrimEnd('/') + "/"), triggers);
+            var host = new LocalFunctionsHost(app, worker, hub, loggers, new Uri(address.TrimEnd('/') + "/"), triggers);
             host.WatchWorker();
             LogStarted(startup, host.BaseAddress.AbsoluteUri, worker.Functions.Count);
             return host;
@@ -107,6 +116,11 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         {
             var failed = loggers.CreateLogger<LocalFunctionsHost>();
             LogStartFailed(failed, ex);
+            if (hub is not null)
+            {
+                await hub.DisposeAsync();
+            }
+
             if (worker is not null)
             {
                 await worker.DisposeAsync();
@@ -153,10 +167,40 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         }
 
         await app.StopAsync(CancellationToken.None);
+        if (hub is not null)
+        {
+            // In-flight orchestrator and activity invocations are abandoned and handed out again by the task hub.
+            await hub.DisposeAsync();
+        }
+
         await worker.DisposeAsync();
         await app.DisposeAsync();
         LogStopped(logger);
         loggers.Dispose();
+    }
+
+    /// <summary>
+    /// The task hub, when the app has orchestrator or activity functions or a durable client binding: named by host.json's
+    /// <c>extensions.durableTask.hubName</c> (a <c>%SETTING%</c> is resolved), in the <c>AzureWebJobsStorage</c> account.
+    /// </summary>
+    private static async Task<LocalTaskHub?> StartTaskHubAsync(IServiceProvider services, IReadOnlyList<FunctionDescriptor> functions, HostSettings settings, ILoggerFactory loggers, List<string> triggers, CancellationToken cancellationToken)
+    {
+        if (!DurableFunctions.Needed(functions))
+        {
+            return null;
+        }
+
+        var hubName = settings.Resolve(settings.Configuration[$"{HostJson.Section}:extensions:durableTask:hubName"] ?? "TestHubName", "durableTask");
+        var durable = new DurableFunctions(functions, services.GetRequiredService<FunctionInvoker>());
+        var hub = await LocalTaskHub.StartAsync(
+            new LocalTaskHubOptions { ConnectionString = settings.StorageConnection(null, "durableTask"), TaskHubName = hubName },
+            durable,
+            loggers,
+            cancellationToken);
+        services.GetRequiredService<DurableClientBindings>().Hub = hub;
+        triggers.AddRange(functions.Where(f => f.Trigger.Is(DurableFunctions.OrchestrationTrigger) || f.Trigger.Is(DurableFunctions.ActivityTrigger))
+            .Select(f => $"{f.Name}: {f.Trigger.Type} (task hub {hubName})"));
+        return hub;
     }
 
     private static IPAddress ListenAddress(string address) =>

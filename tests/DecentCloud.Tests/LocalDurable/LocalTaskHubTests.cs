@@ -22,7 +22,10 @@ public sealed class LocalTaskHubTests(AzuriteFixture storage) : IClassFixture<Az
     {
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddDurableTaskClient(builder => builder.UseGrpc(hub.Channel));
+        var http = new HttpClient();
+        http.DefaultRequestHeaders.Add("Durable-TaskHub", hub.TaskHubName);
+        http.DefaultRequestHeaders.Add("Durable-ConnectionName", "AzureWebJobsStorage");
+        services.AddDurableTaskClient(builder => builder.UseGrpc(Grpc.Net.Client.GrpcChannel.ForAddress(hub.RpcBaseUrl, new Grpc.Net.Client.GrpcChannelOptions { HttpClient = http, DisposeHttpClient = true })));
         return services.BuildServiceProvider();
     }
 

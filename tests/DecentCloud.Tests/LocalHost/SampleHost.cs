@@ -72,6 +72,7 @@ public sealed class SampleHost : IAsyncDisposable
             ["SAMPLE_TICKS_QUEUE"] = names.Ticks,
             ["SAMPLE_TICK_SCHEDULE"] = QuietSchedule,
             ["AzureWebJobs.StartupTick.Disabled"] = "true",
+            ["SAMPLE_TASK_HUB"] = "s" + names.HostId[1..],
         };
         foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
         {

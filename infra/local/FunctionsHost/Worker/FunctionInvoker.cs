@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DecentCloud.FunctionsHost.Durable;
 using DecentCloud.FunctionsHost.Storage;
 using Microsoft.Azure.Functions.Worker.Grpc.Messages;
 
@@ -9,11 +10,12 @@ namespace DecentCloud.FunctionsHost.Worker;
 /// its log lines of the invocation then carry the host's trace id), and writes the invocation's output bindings once it
 /// succeeded. A failed invocation throws <see cref="FunctionInvocationException"/> with the worker's exception inside.
 /// </summary>
-internal sealed class FunctionInvoker(FunctionsWorker worker, OutputBindings outputs)
+internal sealed class FunctionInvoker(FunctionsWorker worker, OutputBindings outputs, DurableClientBindings durableClients)
 {
     public async Task<InvocationResponse> InvokeAsync(FunctionDescriptor function, InvocationRequest request, CancellationToken cancellationToken)
     {
         request.FunctionId = function.Id;
+        durableClients.AddTo(function, request);
         if (string.IsNullOrEmpty(request.InvocationId))
         {
             request.InvocationId = Guid.NewGuid().ToString();

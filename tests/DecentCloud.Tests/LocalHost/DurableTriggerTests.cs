@@ -1,0 +1,56 @@
+using DecentCloud.Tests.Support;
+using Microsoft.DurableTask.Client;
+using Xunit.Abstractions;
+
+namespace DecentCloud.Tests.LocalHost;
+
+/// <summary>
+/// Durable functions of a real isolated worker, run by the local Functions host: the orchestrator and its activities run
+/// as invocations of the worker through the host's task hub.
+/// </summary>
+public sealed class DurableTriggerTests(AzuriteFixture storage, ITestOutputHelper output) : IClassFixture<AzuriteFixture>
+{
+    private static Dictionary<string, string?> Hub() => new() { ["SAMPLE_TASK_HUB"] = "s" + Guid.NewGuid().ToString("N")[..12] };
+
+    /// <summary>A DurableTask client in the test, on the host's task hub (the worker's own client binding is not used here).</summary>
+    private static ServiceProvider ClientOn(SampleHost app)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddDurableTaskClient(builder => builder.UseGrpc(app.Host.TaskHub!.Channel));
+        return services.BuildServiceProvider();
+    }
+
+    private static async Task<OrchestrationMetadata> RunAsync(SampleHost app, string input)
+    {
+        await using var services = ClientOn(app);
+        var client = services.GetRequiredService<DurableTaskClient>();
+        var id = await client.ScheduleNewOrchestrationInstanceAsync("Chain", input);
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        return await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, wait.Token);
+    }
+
+    [Fact]
+    public async Task An_orchestration_runs_its_orchestrator_and_activities_as_invocations_of_the_worker_and_completes_with_their_output()
+    {
+        await using var app = await SampleHost.StartAsync(storage.ConnectionString, settings: Hub(), output: output);
+
+        var done = await RunAsync(app, "a");
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal("a+1+2+3", done.ReadOutputAs<string>());
+        Assert.Contains(app.Host.Triggers, t => t.StartsWith("Chain: orchestrationTrigger", StringComparison.Ordinal));
+        Assert.Contains(app.Host.Triggers, t => t.StartsWith("Step: activityTrigger", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_failing_activity_fails_the_orchestration_with_the_workers_error()
+    {
+        await using var app = await SampleHost.StartAsync(storage.ConnectionString, settings: Hub(), output: output);
+
+        var done = await RunAsync(app, "fail");
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        Assert.Contains("the step refused", done.SerializedOutput, StringComparison.Ordinal);
+    }
+}

@@ -4,6 +4,7 @@ using DecentCloud.FunctionsHost.Configuration;
 using DecentCloud.FunctionsHost.Http;
 using DecentCloud.FunctionsHost.Queues;
 using DecentCloud.FunctionsHost.Storage;
+using DecentCloud.FunctionsHost.Timers;
 using DecentCloud.FunctionsHost.Worker;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -92,6 +93,7 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
             CheckOutputBindings(worker.Functions, startup);
 
             triggers.AddRange(AddQueueListeners(builder.Services, worker.Functions, settings, startup));
+            triggers.AddRange(AddTimerListeners(builder.Services, worker.Functions, settings, startup));
 
             var app = builder.Build();
             app.UseExceptionHandler();
@@ -203,6 +205,34 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         }
 
         return listening;
+    }
+
+    /// <summary>A scheduler per enabled timer-triggered function; its lock and status blobs are in <c>AzureWebJobsStorage</c>.</summary>
+    private static List<string> AddTimerListeners(IServiceCollection services, IEnumerable<FunctionDescriptor> functions, HostSettings settings, ILogger logger)
+    {
+        var scheduled = new List<string>();
+        foreach (var function in functions.Where(f => f.Trigger.Is(TimerSchedule.TriggerType)))
+        {
+            if (settings.IsDisabled(function.Name))
+            {
+                HttpFunctions.LogDisabled(logger, function.Name);
+                continue;
+            }
+
+            var schedule = TimerSchedule.Of(function, settings.Resolve(function.Trigger.Text("schedule") ?? "", function.Name));
+            _ = settings.StorageConnection(null, function.Name);
+            services.AddSingleton<IHostedService>(sp => new TimerListener(
+                function,
+                schedule,
+                sp.GetRequiredService<StorageAccounts>().Blobs(null, function.Name).GetBlobContainerClient(TimerListener.ContainerName),
+                settings.HostId,
+                sp.GetRequiredService<FunctionInvoker>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<TimerListener>>()));
+            scheduled.Add($"{function.Name}: timer {schedule.Expression}{(schedule.RunOnStartup ? " (runOnStartup)" : "")}");
+        }
+
+        return scheduled;
     }
 
     private static void CheckOutputBindings(IEnumerable<FunctionDescriptor> functions, ILogger logger)

@@ -1,9 +1,11 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using DecentCloud.FunctionsHost.Configuration;
 using DecentCloud.FunctionsHost.Durable;
 using DecentCloud.FunctionsHost.Http;
 using DecentCloud.FunctionsHost.Queues;
 using DecentCloud.FunctionsHost.Storage;
+using DecentCloud.FunctionsHost.Timers;
 using DecentCloud.FunctionsHost.Worker;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -97,6 +99,9 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
             var triggers = new List<string>();
             var startup = loggers.CreateLogger<LocalFunctionsHost>();
             CheckOutputBindings(worker.Functions, startup);
+
+            triggers.AddRange(AddQueueListeners(builder.Services, worker.Functions, settings, startup));
+            triggers.AddRange(AddTimerListeners(builder.Services, worker.Functions, settings, startup));
 
             var app = builder.Build();
             hub = await StartTaskHubAsync(app.Services, worker.Functions, settings, loggers, triggers, cancellationToken);
@@ -212,6 +217,68 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
             _ => throw new InvalidOperationException($"The setting {HostSettings.AddressSetting} is '{address}'; it must be an IP address (127.0.0.1, 0.0.0.0) or localhost."),
         };
 
+    /// <summary>A listener per enabled queue-triggered function, on the queue its trigger names (<c>%SETTING%</c> resolved).</summary>
+    private static List<string> AddQueueListeners(IServiceCollection services, IEnumerable<FunctionDescriptor> functions, HostSettings settings, ILogger logger)
+    {
+        var listening = new List<string>();
+        foreach (var function in functions.Where(f => f.Trigger.Is(QueueTriggerData.TriggerType)))
+        {
+            if (settings.IsDisabled(function.Name))
+            {
+                HttpFunctions.LogDisabled(logger, function.Name);
+                continue;
+            }
+
+            var queueName = settings.Resolve(function.Trigger.Text("queueName") ?? "", function.Name);
+            if (!QueueNamePattern().IsMatch(queueName) || queueName.Contains("--", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"Function {function.Name} listens on queue '{queueName}', which is not a queue name whose poison queue can exist too (3-56 lower-case letters, digits and single hyphens, starting and ending with a letter or digit).");
+            }
+
+            var connection = function.Trigger.Text("connection");
+            _ = settings.StorageConnection(connection, function.Name);
+            services.AddSingleton<IHostedService>(sp => new QueueListener(
+                function,
+                queueName,
+                sp.GetRequiredService<StorageAccounts>().Queues(connection, function.Name),
+                sp.GetRequiredService<QueueHostOptions>(),
+                sp.GetRequiredService<FunctionInvoker>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<QueueListener>>()));
+            listening.Add($"{function.Name}: queue {queueName}");
+        }
+
+        return listening;
+    }
+
+    /// <summary>A scheduler per enabled timer-triggered function; its lock and status blobs are in <c>AzureWebJobsStorage</c>.</summary>
+    private static List<string> AddTimerListeners(IServiceCollection services, IEnumerable<FunctionDescriptor> functions, HostSettings settings, ILogger logger)
+    {
+        var scheduled = new List<string>();
+        foreach (var function in functions.Where(f => f.Trigger.Is(TimerSchedule.TriggerType)))
+        {
+            if (settings.IsDisabled(function.Name))
+            {
+                HttpFunctions.LogDisabled(logger, function.Name);
+                continue;
+            }
+
+            var schedule = TimerSchedule.Of(function, settings.Resolve(function.Trigger.Text("schedule") ?? "", function.Name));
+            _ = settings.StorageConnection(null, function.Name);
+            services.AddSingleton<IHostedService>(sp => new TimerListener(
+                function,
+                schedule,
+                sp.GetRequiredService<StorageAccounts>().Blobs(null, function.Name).GetBlobContainerClient(TimerListener.ContainerName),
+                settings.HostId,
+                sp.GetRequiredService<FunctionInvoker>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<TimerListener>>()));
+            scheduled.Add($"{function.Name}: timer {schedule.Expression}{(schedule.RunOnStartup ? " (runOnStartup)" : "")}");
+        }
+
+        return scheduled;
+    }
+
     private static void CheckOutputBindings(IEnumerable<FunctionDescriptor> functions, ILogger logger)
     {
         foreach (var function in functions)
@@ -238,6 +305,9 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,54}[a-z0-9]$")]
+    private static partial Regex QueueNamePattern();
 
     [LoggerMessage(EventId = 1220, Level = LogLevel.Information, Message = "Local Functions host listening on {Address} with {Count} functions")]
     private static partial void LogStarted(ILogger logger, string address, int count);

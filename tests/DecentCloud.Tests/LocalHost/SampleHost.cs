@@ -36,7 +36,7 @@ public sealed class SampleHost : IAsyncDisposable
         Logs = logs;
         Names = names;
         Client = new HttpClient { BaseAddress = host.BaseAddress };
-        Queues = new QueueServiceClient(storage);
+        Queues = new QueueServiceClient(storage, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
     }
 
     /// <summary>The sample app's build output, which the test project builds first.</summary>

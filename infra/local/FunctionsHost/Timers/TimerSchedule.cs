@@ -1,0 +1,51 @@
+using System.Text.Json;
+using Cronos;
+using DecentCloud.FunctionsHost.Worker;
+using Microsoft.Azure.Functions.Worker.Grpc.Messages;
+
+namespace DecentCloud.FunctionsHost.Timers;
+
+/// <summary>The schedule monitor's record, as Functions keeps it in <c>azure-webjobs-hosts/timers/...</c>.</summary>
+internal sealed record ScheduleStatus(DateTimeOffset Last, DateTimeOffset Next, DateTimeOffset LastUpdated);
+
+/// <summary>A timer function's trigger: its six-field NCRONTAB schedule (UTC), runOnStartup and useMonitor.</summary>
+internal sealed record TimerSchedule(string Expression, CronExpression Cron, bool RunOnStartup, bool UseMonitor)
+{
+    public const string TriggerType = "timerTrigger";
+
+    public static TimerSchedule Of(FunctionDescriptor function, string expression)
+    {
+        CronExpression cron;
+        try
+        {
+            cron = CronExpression.Parse(expression, CronFormat.IncludeSeconds);
+        }
+        catch (CronFormatException ex)
+        {
+            throw new InvalidOperationException($"Timer function {function.Name} has schedule '{expression}', which is not a six-field NCRONTAB expression (second minute hour day month day-of-week).", ex);
+        }
+
+        return new TimerSchedule(expression, cron, function.Trigger.Flag("runOnStartup") ?? false, function.Trigger.Flag("useMonitor") ?? true);
+    }
+
+    /// <summary>The next occurrence after <paramref name="instant"/>; never, for a schedule that has none.</summary>
+    public DateTimeOffset NextAfter(DateTimeOffset instant) =>
+        Cron.GetNextOccurrence(instant.UtcDateTime, TimeZoneInfo.Utc) is { } next ? new DateTimeOffset(next, TimeSpan.Zero) : DateTimeOffset.MaxValue;
+
+    /// <summary>
+    /// The invocation the worker's timer extension reads: a TimerInfo as JSON (its schedule status, null when the
+    /// monitor is off or for a runOnStartup run, and whether the run is late).
+    /// </summary>
+    public InvocationRequest Request(BindingDescriptor trigger, ScheduleStatus? status, bool isPastDue)
+    {
+        var request = new InvocationRequest();
+        var timer = new
+        {
+            Schedule = new { AdjustForDST = true },
+            ScheduleStatus = UseMonitor ? status : null,
+            IsPastDue = isPastDue,
+        };
+        request.InputData.Add(new ParameterBinding { Name = trigger.Name, Data = new TypedData { Json = JsonSerializer.Serialize(timer) } });
+        return request;
+    }
+}

@@ -56,8 +56,12 @@ public sealed partial class PoisonQueues(FunctionCatalog catalog, IConfiguration
     public Task<bool> ReplayAsync(QueueBinding queue, string messageId, CancellationToken cancellationToken) =>
         WithMessageAsync(queue, messageId, async (poison, message) =>
         {
+            // The function's listener creates its queue as it starts; a replay may come first.
+            var target = queues.GetQueueClient(queue.Queue);
+            await target.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+
             // Send first, delete second: a failure in between leaves a copy in both, never in neither.
-            await queues.GetQueueClient(queue.Queue).SendMessageAsync(message.Body, timeToLive: MessageTimeToLive.Of(message.InsertedOn, message.ExpiresOn), cancellationToken: cancellationToken);
+            await target.SendMessageAsync(message.Body, timeToLive: MessageTimeToLive.Of(message.InsertedOn, message.ExpiresOn), cancellationToken: cancellationToken);
             await poison.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
         }, cancellationToken);
 
@@ -74,6 +78,7 @@ public sealed partial class PoisonQueues(FunctionCatalog catalog, IConfiguration
             return new ReplayResult(0, 0);
         }
 
+        await target.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         var replayed = 0;
         while (replayed < ReplayAllLimit)
         {

@@ -82,6 +82,22 @@ public sealed class PoisonAdminTests(AzuriteFixture storage) : IClassFixture<Azu
     }
 
     [Fact]
+    public async Task Replaying_to_a_queue_that_does_not_exist_yet_creates_it_and_the_function_processes_the_message()
+    {
+        var (app, queue, log, texts) = await AppWithPoisonAsync(1);
+        await using var _ = app;
+        // As when the replay comes before the function's listener has created its queue.
+        await new QueueClient(storage.ConnectionString, queue).DeleteIfExistsAsync();
+        var target = (await Raw(PoisonQueueName.NameFor(queue)).PeekMessagesAsync(1)).Value.Single();
+
+        var one = await app.Client.SendAsync(Admin(HttpMethod.Post, $"api/v1/admin/queues/{queue}/poison/{target.MessageId}/replay"));
+
+        Assert.Equal(HttpStatusCode.NoContent, one.StatusCode);
+        await Eventually.HoldsAsync(() => !log.Runs.IsEmpty, "the replayed message was processed");
+        Assert.Equal(texts[0], Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($$"""{"id":"{{Assert.Single(log.Runs).Item.Id}}","size":0}""")));
+    }
+
+    [Fact]
     public async Task Replaying_all_poison_messages_empties_the_poison_queue_and_each_is_processed_once()
     {
         var (app, queue, log, _) = await AppWithPoisonAsync(40);

@@ -65,6 +65,7 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         });
 
         FunctionsWorker? worker = null;
+        WebApplication? app = null;
         try
         {
             var keys = FunctionKeys.Load(settings.Configuration);
@@ -95,7 +96,7 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
             triggers.AddRange(AddQueueListeners(builder.Services, worker.Functions, settings, startup));
             triggers.AddRange(AddTimerListeners(builder.Services, worker.Functions, settings, startup));
 
-            var app = builder.Build();
+            app = builder.Build();
             app.UseExceptionHandler();
             app.UseStatusCodePages();
             triggers.AddRange(HttpFunctions.Map(app, worker.Functions, settings, keys, startup));
@@ -112,6 +113,11 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         {
             var failed = loggers.CreateLogger<LocalFunctionsHost>();
             LogStartFailed(failed, ex);
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+
             if (worker is not null)
             {
                 await worker.DisposeAsync();

@@ -27,7 +27,7 @@ internal sealed partial class HttpFunctionProxy(
     private static readonly HashSet<string> SkippedHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
         "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Host",
-        "traceparent", "tracestate", "Request-Id", "Content-Length", InvocationIdHeader,
+        "traceparent", "tracestate", "Request-Id", "Content-Length", "Expect", InvocationIdHeader,
     };
 
     private readonly HttpMessageInvoker client = new(new ConnectRetryHandler(

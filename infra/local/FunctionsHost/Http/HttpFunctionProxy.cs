@@ -104,8 +104,9 @@ internal sealed partial class HttpFunctionProxy(
                 ex is WorkerUnavailableException ? "The function app is not running" : "The function failed");
             return;
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (Exception) when (aborted.IsCancellationRequested)
         {
+            // The caller went away; the worker was asked to cancel, and however the invocation ended, no one listens.
             await Observe(forwarded);
             return;
         }

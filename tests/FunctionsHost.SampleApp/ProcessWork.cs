@@ -23,7 +23,7 @@ public sealed partial class ProcessWork(ILogger<ProcessWork> logger)
         return JsonSerializer.Serialize(new WorkDone(item.Id, dequeueCount));
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Processed work item {Id} (attempt {DequeueCount})")]
+    [LoggerMessage(EventId = 1290, Level = LogLevel.Information, Message = "Processed work item {Id} (attempt {DequeueCount})")]
     private static partial void LogProcessed(ILogger logger, string id, long dequeueCount);
 }
 

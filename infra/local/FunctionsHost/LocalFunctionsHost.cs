@@ -15,10 +15,12 @@ namespace DecentCloud.FunctionsHost;
 /// <summary>
 /// The local stand-in for the Azure Functions host (Core Tools cannot be installed where this app is built): it starts
 /// the worker of a built isolated-worker app as the Functions host does, speaks the FunctionRpc protocol to it, loads
-/// its functions and runs their triggers (HTTP, queues, timers) with the Functions host's semantics. See docs/host.md.
+/// its functions and runs their triggers (HTTP, queues, timers, durable) with the Functions host's semantics. See docs/host.md.
 /// </summary>
 public sealed partial class LocalFunctionsHost : IAsyncDisposable
 {
+    private const string LoggedKey = "DecentCloud.FunctionsHost.Logged";
+
     private readonly WebApplication app;
     private readonly FunctionsWorker worker;
     private readonly LocalTaskHub? hub;
@@ -54,73 +56,36 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         var appDirectory = Path.GetFullPath(options.AppDirectory);
         var config = WorkerConfig.Load(appDirectory);
         var settings = HostSettings.Load(appDirectory, config.AppName, new Dictionary<string, string?>(options.Settings, StringComparer.OrdinalIgnoreCase));
-        var loggers = LoggerFactory.Create(logging =>
-        {
-            logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-            logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
-            logging.AddFilter("Grpc", LogLevel.Warning);
-            logging.AddConfiguration(settings.Configuration.GetSection("Logging"));
-            logging.Configure(tracking => tracking.ActivityTrackingOptions = ActivityTrackingOptions.TraceId);
-            logging.AddSimpleConsole(console =>
-            {
-                console.SingleLine = true;
-                console.IncludeScopes = true;
-                console.TimestampFormat = "HH:mm:ss.fff ";
-            });
-            options.ConfigureLogging?.Invoke(logging);
-        });
-
+        var loggers = CreateLoggers(settings, options.ConfigureLogging);
+        var logger = loggers.CreateLogger<LocalFunctionsHost>();
         FunctionsWorker? worker = null;
+        WebApplication? app = null;
         LocalTaskHub? hub = null;
         try
         {
             var keys = FunctionKeys.Load(settings.Configuration);
             var queueOptions = QueueHostOptions.Load(settings.Configuration);
             worker = await FunctionsWorker.StartAsync(appDirectory, config, settings.WorkerEnvironment, loggers, cancellationToken);
-
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Configuration.Sources.Clear();
-            builder.Configuration.AddConfiguration(settings.Configuration);
-            builder.Logging.ClearProviders();
-            builder.Services.AddSingleton(loggers);
-            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(ListenAddress(settings.Address), settings.Port));
-            builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
-                context.ProblemDetails.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToHexString() ?? context.HttpContext.TraceIdentifier);
-            builder.Services.AddSingleton(TimeProvider.System);
-            builder.Services.AddSingleton(settings);
-            builder.Services.AddSingleton(keys);
-            builder.Services.AddSingleton(queueOptions);
-            builder.Services.AddSingleton(worker);
-            builder.Services.AddSingleton<StorageAccounts>();
-            builder.Services.AddSingleton<OutputBindings>();
-            builder.Services.AddSingleton<FunctionInvoker>();
-            builder.Services.AddSingleton<DurableClientBindings>();
-            builder.Services.AddSingleton<HttpFunctionProxy>();
-            var triggers = new List<string>();
-            var startup = loggers.CreateLogger<LocalFunctionsHost>();
-            CheckOutputBindings(worker.Functions, startup);
-
-            triggers.AddRange(AddQueueListeners(builder.Services, worker.Functions, settings, startup));
-            triggers.AddRange(AddTimerListeners(builder.Services, worker.Functions, settings, startup));
-
-            var app = builder.Build();
+            (app, var triggers) = Build(worker, settings, keys, queueOptions, loggers, logger);
             hub = await StartTaskHubAsync(app.Services, worker.Functions, settings, loggers, triggers, cancellationToken);
-            app.UseExceptionHandler();
-            app.UseStatusCodePages();
-            triggers.AddRange(HttpFunctions.Map(app, worker.Functions, settings, keys, startup));
             await app.StartAsync(cancellationToken);
 
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.First()
                 ?? throw new InvalidOperationException("Kestrel reported no address for the HTTP triggers.");
             var host = new LocalFunctionsHost(app, worker, hub, loggers, new Uri(address.TrimEnd('/') + "/"), triggers);
             host.WatchWorker();
-            LogStarted(startup, host.BaseAddress.AbsoluteUri, worker.Functions.Count);
+            LogStarted(logger, host.BaseAddress.AbsoluteUri, worker.Functions.Count);
             return host;
         }
         catch (Exception ex)
         {
-            var failed = loggers.CreateLogger<LocalFunctionsHost>();
-            LogStartFailed(failed, ex);
+            LogStartFailed(logger, ex);
+            ex.Data[LoggedKey] = true;
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+
             if (hub is not null)
             {
                 await hub.DisposeAsync();
@@ -152,7 +117,12 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or TimeoutException or WorkerUnavailableException)
         {
-            // Already logged whole; the exit code tells a script.
+            // A failure after the logging was set up is logged whole already; one before it (no app, a bad host.json) is not.
+            if (!ex.Data.Contains(LoggedKey))
+            {
+                await Console.Error.WriteLineAsync($"The local Functions host could not start: {ex}");
+            }
+
             return 1;
         }
 
@@ -182,6 +152,63 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         await app.DisposeAsync();
         LogStopped(logger);
         loggers.Dispose();
+    }
+
+    /// <summary>Console lines with their trace id (as the app's own host writes them), levels from host.json and settings.</summary>
+    private static ILoggerFactory CreateLoggers(HostSettings settings, Action<ILoggingBuilder>? configure) =>
+        LoggerFactory.Create(logging =>
+        {
+            logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+            logging.AddFilter("Grpc", LogLevel.Warning);
+            logging.AddConfiguration(settings.Configuration.GetSection("Logging"));
+            logging.Configure(tracking => tracking.ActivityTrackingOptions = ActivityTrackingOptions.TraceId);
+            logging.AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.IncludeScopes = true;
+                console.TimestampFormat = "HH:mm:ss.fff ";
+            });
+            configure?.Invoke(logging);
+        });
+
+    /// <summary>The web app of the triggers: the HTTP functions' routes, and a listener per queue and timer function.</summary>
+    private static (WebApplication App, List<string> Triggers) Build(
+        FunctionsWorker worker,
+        HostSettings settings,
+        FunctionKeys keys,
+        QueueHostOptions queueOptions,
+        ILoggerFactory loggers,
+        ILogger logger)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddConfiguration(settings.Configuration);
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggers);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(ListenAddress(settings.Address), settings.Port));
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToHexString() ?? context.HttpContext.TraceIdentifier);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(keys);
+        builder.Services.AddSingleton(queueOptions);
+        builder.Services.AddSingleton(worker);
+        builder.Services.AddSingleton<StorageAccounts>();
+        builder.Services.AddSingleton<OutputBindings>();
+        builder.Services.AddSingleton<FunctionInvoker>();
+        builder.Services.AddSingleton<DurableClientBindings>();
+        builder.Services.AddSingleton<HttpFunctionProxy>();
+        CheckOutputBindings(worker.Functions, logger);
+        var triggers = new List<string>();
+        triggers.AddRange(AddQueueListeners(builder.Services, worker.Functions, settings, logger));
+        triggers.AddRange(AddTimerListeners(builder.Services, worker.Functions, settings, logger));
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        triggers.AddRange(HttpFunctions.Map(app, worker.Functions, settings, keys, logger));
+        return (app, triggers);
     }
 
     /// <summary>

@@ -1,13 +1,15 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using DecentCloud.Tests.Support;
 using Xunit.Abstractions;
 
 namespace DecentCloud.Tests.LocalHost;
 
 /// <summary>HTTP functions of a real isolated worker, run by the local Functions host: routes, keys, failures.</summary>
-public sealed class HttpTriggerTests(AzuriteFixture storage, ITestOutputHelper output) : IClassFixture<AzuriteFixture>
+public sealed partial class HttpTriggerTests(AzuriteFixture storage, ITestOutputHelper output) : IClassFixture<AzuriteFixture>
 {
     private const string CallerTraceId = "0af7651916cd43dd8448eb211c80319c";
     private const string CallerTraceParent = $"00-{CallerTraceId}-b7ad6b7169203331-01";
@@ -106,12 +108,33 @@ public sealed class HttpTriggerTests(AzuriteFixture storage, ITestOutputHelper o
         Assert.DoesNotContain(app.Host.Triggers, t => t.StartsWith("Greet", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Host_does_not_start_without_a_master_key_when_a_function_needs_keys_and_leaves_no_worker_behind()
+    {
+        var logs = new CapturedLogs();
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => SampleHost.StartAsync(
+            storage.ConnectionString,
+            settings: new Dictionary<string, string?> { ["FUNCTIONS_MASTER_KEY"] = "" },
+            output: output,
+            logs: logs));
+
+        Assert.Contains("FUNCTIONS_MASTER_KEY", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("AdminReport", refused.Message, StringComparison.Ordinal);
+        var started = Assert.Single(logs.Entries, e => e.EventId.Id == 1201);
+        var worker = int.Parse(WorkerProcessId().Match(started.Message).Groups["id"].Value, CultureInfo.InvariantCulture);
+        await Eventually.HoldsAsync(() => !Directory.Exists($"/proc/{worker}"), "the worker it started has exited");
+    }
+
     private static HttpRequestMessage Post(string path, string body, string key)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body) };
         request.Headers.Add("x-functions-key", key);
         return request;
     }
+
+    [GeneratedRegex(@"worker process (?<id>\d+)")]
+    private static partial Regex WorkerProcessId();
 
     private static HttpRequestMessage Get(string path, string key)
     {

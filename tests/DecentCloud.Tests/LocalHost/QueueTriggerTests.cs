@@ -73,6 +73,23 @@ public sealed class QueueTriggerTests(AzuriteFixture storage, ITestOutputHelper 
         Assert.Equal(2, app.Logs.Entries.Count(e => e.EventId.Id == 2104));
     }
 
+    [Fact]
+    public async Task Queue_function_that_binds_the_whole_message_gets_its_id_text_and_dequeue_count()
+    {
+        await using var app = await SampleHost.StartAsync(storage.ConnectionString, output: output);
+        var describe = await CreatedAsync(app.Queue(app.Names.Describe));
+        var done = await CreatedAsync(app.Queue(app.Names.Done));
+
+        var sent = (await describe.SendMessageAsync("not JSON, just text")).Value;
+
+        await Eventually.HoldsAsync(async () => (await done.PeekMessagesAsync(32)).Value.Length == 1, "the message is described");
+        var description = JsonDocument.Parse(Assert.Single((await done.PeekMessagesAsync(32)).Value).Body.ToString()).RootElement;
+        Assert.Equal(sent.MessageId, description.GetProperty("MessageId").GetString());
+        Assert.Equal("not JSON, just text", description.GetProperty("Text").GetString());
+        Assert.Equal(1, description.GetProperty("DequeueCount").GetInt64());
+        Assert.Equal(sent.InsertionTime, description.GetProperty("InsertedOn").GetDateTimeOffset());
+    }
+
     private static async Task<QueueClient> CreatedAsync(QueueClient queue)
     {
         await queue.CreateIfNotExistsAsync();

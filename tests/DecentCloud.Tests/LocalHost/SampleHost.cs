@@ -7,14 +7,14 @@ using Xunit.Abstractions;
 namespace DecentCloud.Tests.LocalHost;
 
 /// <summary>The host id and queue names one test gives the sample app, so tests that share an Azurite keep apart.</summary>
-public sealed record SampleNames(string HostId, string Work, string Done, string Ticks)
+public sealed record SampleNames(string HostId, string Work, string Done, string Ticks, string Describe)
 {
     public string Poison => Work + "-poison";
 
     public static SampleNames Unique()
     {
         var id = Guid.NewGuid().ToString("N")[..12];
-        return new SampleNames($"h{id}", $"work-{id}", $"done-{id}", $"ticks-{id}");
+        return new SampleNames($"h{id}", $"work-{id}", $"done-{id}", $"ticks-{id}", $"describe-{id}");
     }
 }
 
@@ -56,10 +56,16 @@ public sealed class SampleHost : IAsyncDisposable
     public QueueServiceClient Queues { get; }
 
     /// <param name="output">Gets every log line of the host and the worker when the host stops, for a test that fails.</param>
-    public static async Task<SampleHost> StartAsync(string storage, SampleNames? names = null, IDictionary<string, string?>? settings = null, ITestOutputHelper? output = null)
+    /// <param name="logs">Where the log lines go, for a test that expects the start to fail; a new collection when not given.</param>
+    public static async Task<SampleHost> StartAsync(
+        string storage,
+        SampleNames? names = null,
+        IDictionary<string, string?>? settings = null,
+        ITestOutputHelper? output = null,
+        CapturedLogs? logs = null)
     {
         names ??= SampleNames.Unique();
-        var logs = new CapturedLogs();
+        logs ??= new CapturedLogs();
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["AzureWebJobsStorage"] = storage,
@@ -70,6 +76,7 @@ public sealed class SampleHost : IAsyncDisposable
             ["SAMPLE_WORK_QUEUE"] = names.Work,
             ["SAMPLE_DONE_QUEUE"] = names.Done,
             ["SAMPLE_TICKS_QUEUE"] = names.Ticks,
+            ["SAMPLE_DESCRIBE_QUEUE"] = names.Describe,
             ["SAMPLE_TICK_SCHEDULE"] = QuietSchedule,
             ["AzureWebJobs.StartupTick.Disabled"] = "true",
             ["SAMPLE_TASK_HUB"] = "s" + names.HostId[1..],
@@ -87,7 +94,7 @@ public sealed class SampleHost : IAsyncDisposable
             {
                 logging.ClearProviders();
                 logging.SetMinimumLevel(LogLevel.Debug);
-                logging.AddProvider(logs);
+                logging.AddProvider(logs!);
             },
         });
         return new SampleHost(host, logs, storage, names, output);

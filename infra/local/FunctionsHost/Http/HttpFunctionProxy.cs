@@ -27,7 +27,7 @@ internal sealed partial class HttpFunctionProxy(
     private static readonly HashSet<string> SkippedHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
         "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Host",
-        "traceparent", "tracestate", "Request-Id", "Content-Length", InvocationIdHeader,
+        "traceparent", "tracestate", "Request-Id", "Content-Length", "Expect", InvocationIdHeader,
     };
 
     private readonly HttpMessageInvoker client = new(new ConnectRetryHandler(
@@ -104,8 +104,9 @@ internal sealed partial class HttpFunctionProxy(
                 ex is WorkerUnavailableException ? "The function app is not running" : "The function failed");
             return;
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (Exception) when (aborted.IsCancellationRequested)
         {
+            // The caller went away; the worker was asked to cancel, and however the invocation ended, no one listens.
             await Observe(forwarded);
             return;
         }

@@ -21,15 +21,16 @@ internal sealed class FunctionInvoker(FunctionsWorker worker, OutputBindings out
             request.InvocationId = Guid.NewGuid().ToString();
         }
 
-        var activity = Activity.Current;
+        var activity = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current : null;
+        var traceId = activity?.TraceId ?? ActivityTraceId.CreateRandom();
         request.TraceContext = new RpcTraceContext
         {
-            TraceParent = activity?.IdFormat == ActivityIdFormat.W3C ? activity.Id : $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01",
+            TraceParent = activity?.Id ?? $"00-{traceId.ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01",
             TraceState = activity?.TraceStateString ?? "",
         };
         request.TraceContext.Attributes["OperationName"] = function.Name;
 
-        var response = await worker.Channel.InvokeAsync(request, function.Name, activity?.TraceId.ToHexString(), cancellationToken);
+        var response = await worker.Channel.InvokeAsync(request, function.Name, traceId.ToHexString(), cancellationToken);
         if (response.Result.Status != StatusResult.Types.Status.Success)
         {
             throw new FunctionInvocationException($"Function {function.Name} failed (invocation {request.InvocationId}).", WorkerException.From(response.Result.Exception));

@@ -239,7 +239,8 @@ internal sealed partial class WorkerChannel(string workerId, ILoggerFactory logg
             return;
         }
 
-        var eventId = int.TryParse(log.EventId, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id) ? new EventId(id) : default;
+        // The .NET worker sends EventId.ToString(): the event's name when it has one (a [LoggerMessage] method's), else its number.
+        var eventId = int.TryParse(log.EventId, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id) ? new EventId(id) : new EventId(0, log.EventId);
         var scope = invocations.TryGetValue(log.InvocationId, out var invocation)
             ? target.BeginScope(new InvocationScope(invocation.TraceId, log.InvocationId, invocation.Function))
             : null;

@@ -89,16 +89,21 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
 
     /// <summary>
     /// The value of a <c>durableClient</c> input binding, as the Durable extension gives it to an isolated worker: the
-    /// worker's DurableTaskClient connects to <c>rpcBaseUrl</c> over gRPC.
+    /// worker's DurableTaskClient connects to <c>rpcBaseUrl</c> over gRPC. The .NET worker's extension reads
+    /// <c>maxGrpcMessageSizeInBytes</c> as a number that is 0 when missing, and makes it its channel's largest
+    /// received message, so without it every answer of the sidecar fails with gRPC <c>ResourceExhausted</c>;
+    /// <c>grpcHttpClientTimeout</c> is a TimeSpan serialized as JSON, inside a string.
     /// </summary>
     public string ClientBindingJson(Uri? httpBaseUrl = null) =>
-        JsonSerializer.Serialize(new Dictionary<string, string?>
+        JsonSerializer.Serialize(new Dictionary<string, object?>
         {
             ["taskHubName"] = options.TaskHubName,
             ["connectionName"] = options.ConnectionName,
             ["rpcBaseUrl"] = RpcBaseUrl.ToString(),
             ["requiredQueryStringParameters"] = "",
             ["httpBaseUrl"] = httpBaseUrl?.ToString(),
+            ["maxGrpcMessageSizeInBytes"] = options.ClientMaxGrpcMessageSizeInBytes,
+            ["grpcHttpClientTimeout"] = JsonSerializer.Serialize(options.ClientGrpcHttpClientTimeout),
         });
 
     /// <summary>Stops dispatching (in-flight work items are abandoned and handed out again later), then the sidecar.</summary>

@@ -31,4 +31,13 @@ public sealed class LocalTaskHubOptions
     public int MaxConcurrentOrchestratorFunctions { get; set; } = 10;
 
     public int MaxConcurrentActivityFunctions { get; set; } = 10;
+
+    /// <summary>
+    /// The largest gRPC message the worker's durable client accepts from the sidecar: 4 MB, the Durable extension's
+    /// default (its <c>maxGrpcMessageSizeInBytes</c>).
+    /// </summary>
+    public int ClientMaxGrpcMessageSizeInBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>The timeout of the worker's durable client's calls to the sidecar: 100 seconds, the Durable extension's default.</summary>
+    public TimeSpan ClientGrpcHttpClientTimeout { get; set; } = TimeSpan.FromSeconds(100);
 }

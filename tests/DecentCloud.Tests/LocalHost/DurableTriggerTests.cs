@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using DecentCloud.Tests.Support;
 using Microsoft.DurableTask.Client;
 using Xunit.Abstractions;
@@ -6,7 +9,8 @@ namespace DecentCloud.Tests.LocalHost;
 
 /// <summary>
 /// Durable functions of a real isolated worker, run by the local Functions host: the orchestrator and its activities run
-/// as invocations of the worker through the host's task hub.
+/// as invocations of the worker through the host's task hub; the worker's own durable client (the <c>durableClient</c>
+/// binding) starts and reads instances through the hub's sidecar.
 /// </summary>
 public sealed class DurableTriggerTests(AzuriteFixture storage, ITestOutputHelper output) : IClassFixture<AzuriteFixture>
 {
@@ -52,5 +56,30 @@ public sealed class DurableTriggerTests(AzuriteFixture storage, ITestOutputHelpe
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
         Assert.Contains("the step refused", done.SerializedOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_function_with_a_durable_client_binding_starts_an_orchestration_and_another_reads_its_output()
+    {
+        await using var app = await SampleHost.StartAsync(storage.ConnectionString, settings: Hub(), output: output);
+
+        using var started = await app.Client.PostAsync("api/chains/a", content: null);
+
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        Assert.False(string.IsNullOrEmpty(id));
+        JsonElement status = default;
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                using var read = await app.Client.GetAsync($"api/chains/{id}");
+                Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+                status = await read.Content.ReadFromJsonAsync<JsonElement>();
+                return status.GetProperty("status").GetString() is not ("Pending" or "Running");
+            },
+            "the orchestration it started has ended",
+            TimeSpan.FromSeconds(90));
+        Assert.Equal("Completed", status.GetProperty("status").GetString());
+        Assert.Equal("a+1+2+3", JsonSerializer.Deserialize<string>(status.GetProperty("output").GetString()!));
     }
 }

@@ -213,7 +213,8 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
 
     /// <summary>
     /// The task hub, when the app has orchestrator or activity functions or a durable client binding: named by host.json's
-    /// <c>extensions.durableTask.hubName</c> (a <c>%SETTING%</c> is resolved), in the <c>AzureWebJobsStorage</c> account.
+    /// <c>extensions.durableTask.hubName</c> (a <c>%SETTING%</c> is resolved), in the <c>AzureWebJobsStorage</c> account;
+    /// <c>maxGrpcMessageSizeInBytes</c> and <c>grpcHttpClientTimeout</c> there go to the worker's durable client.
     /// </summary>
     private static async Task<LocalTaskHub?> StartTaskHubAsync(IServiceProvider services, IReadOnlyList<FunctionDescriptor> functions, HostSettings settings, ILoggerFactory loggers, List<string> triggers, CancellationToken cancellationToken)
     {
@@ -222,10 +223,26 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
             return null;
         }
 
-        var hubName = settings.Resolve(settings.Configuration[$"{HostJson.Section}:extensions:durableTask:hubName"] ?? "TestHubName", "durableTask");
+        var section = settings.Configuration.GetSection($"{HostJson.Section}:extensions:durableTask");
+        var hubName = settings.Resolve(section["hubName"] ?? "TestHubName", "durableTask");
+        var options = new LocalTaskHubOptions { ConnectionString = settings.StorageConnection(null, "durableTask"), TaskHubName = hubName };
+        if (section["maxGrpcMessageSizeInBytes"] is { } size)
+        {
+            options.ClientMaxGrpcMessageSizeInBytes = int.TryParse(size, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes > 0
+                ? bytes
+                : throw new InvalidOperationException($"host.json's extensions.durableTask.maxGrpcMessageSizeInBytes is '{size}'; it must be a positive whole number of bytes.");
+        }
+
+        if (section["grpcHttpClientTimeout"] is { } timeout)
+        {
+            options.ClientGrpcHttpClientTimeout = TimeSpan.TryParse(timeout, System.Globalization.CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero
+                ? span
+                : throw new InvalidOperationException($"host.json's extensions.durableTask.grpcHttpClientTimeout is '{timeout}'; it must be a positive time span (hh:mm:ss).");
+        }
+
         var durable = new DurableFunctions(functions, services.GetRequiredService<FunctionInvoker>());
         var hub = await LocalTaskHub.StartAsync(
-            new LocalTaskHubOptions { ConnectionString = settings.StorageConnection(null, "durableTask"), TaskHubName = hubName },
+            options,
             durable,
             loggers,
             cancellationToken);

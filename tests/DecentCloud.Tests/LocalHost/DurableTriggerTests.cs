@@ -82,4 +82,24 @@ public sealed class DurableTriggerTests(AzuriteFixture storage, ITestOutputHelpe
         Assert.Equal("Completed", status.GetProperty("status").GetString());
         Assert.Equal("a+1+2+3", JsonSerializer.Deserialize<string>(status.GetProperty("output").GetString()!));
     }
+
+    [Fact]
+    public async Task Host_json_durable_client_limits_reach_the_workers_client_and_a_bad_one_stops_the_host_with_its_name()
+    {
+        // A 16-byte receive limit: the sidecar's answer to the start (which carries the 32-character instance id) is too large.
+        var tiny = Hub();
+        tiny["AzureFunctionsJobHost__extensions__durableTask__maxGrpcMessageSizeInBytes"] = "16";
+        await using (var app = await SampleHost.StartAsync(storage.ConnectionString, settings: tiny, output: output))
+        {
+            using var started = await app.Client.PostAsync("api/chains/a", content: null);
+
+            Assert.Equal(HttpStatusCode.InternalServerError, started.StatusCode);
+            await Eventually.HoldsAsync(() => app.Logs.Entries.Any(e => e.Message.Contains("ResourceExhausted", StringComparison.Ordinal)), "the worker's client refused the answer");
+        }
+
+        var bad = Hub();
+        bad["AzureFunctionsJobHost__extensions__durableTask__maxGrpcMessageSizeInBytes"] = "four megabytes";
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => SampleHost.StartAsync(storage.ConnectionString, settings: bad, output: output));
+        Assert.Contains("maxGrpcMessageSizeInBytes", refused.Message, StringComparison.Ordinal);
+    }
 }

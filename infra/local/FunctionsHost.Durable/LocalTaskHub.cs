@@ -35,6 +35,16 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
         this.options = options;
         this.sidecar = sidecar;
         RpcBaseUrl = rpcBaseUrl;
+        ClientBindingJson = JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["taskHubName"] = options.TaskHubName,
+            ["connectionName"] = options.ConnectionName,
+            ["rpcBaseUrl"] = rpcBaseUrl.ToString(),
+            ["requiredQueryStringParameters"] = "",
+            ["httpBaseUrl"] = null,
+            ["maxGrpcMessageSizeInBytes"] = options.ClientMaxGrpcMessageSizeInBytes,
+            ["grpcHttpClientTimeout"] = JsonSerializer.Serialize(options.ClientGrpcHttpClientTimeout),
+        });
         channel = GrpcChannel.ForAddress(rpcBaseUrl, new GrpcChannelOptions { LoggerFactory = loggers });
         dispatcher = new WorkItemDispatcher(channel, invoker, options, loggers.CreateLogger<WorkItemDispatcher>());
         dispatching = dispatcher.RunAsync(stopping.Token);
@@ -94,17 +104,9 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
     /// received message, so without it every answer of the sidecar fails with gRPC <c>ResourceExhausted</c>;
     /// <c>grpcHttpClientTimeout</c> is a TimeSpan serialized as JSON, inside a string.
     /// </summary>
-    public string ClientBindingJson(Uri? httpBaseUrl = null) =>
-        JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["taskHubName"] = options.TaskHubName,
-            ["connectionName"] = options.ConnectionName,
-            ["rpcBaseUrl"] = RpcBaseUrl.ToString(),
-            ["requiredQueryStringParameters"] = "",
-            ["httpBaseUrl"] = httpBaseUrl?.ToString(),
-            ["maxGrpcMessageSizeInBytes"] = options.ClientMaxGrpcMessageSizeInBytes,
-            ["grpcHttpClientTimeout"] = JsonSerializer.Serialize(options.ClientGrpcHttpClientTimeout),
-        });
+    /// <remarks>The same for every invocation: written once, when the hub starts. <c>httpBaseUrl</c> (for the
+    /// status-query URLs of <c>CreateCheckStatusResponse</c>) is not given: this host has no Durable HTTP API.</remarks>
+    public string ClientBindingJson { get; }
 
     /// <summary>Stops dispatching (in-flight work items are abandoned and handed out again later), then the sidecar.</summary>
     public async ValueTask DisposeAsync()

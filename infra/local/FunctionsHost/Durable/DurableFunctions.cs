@@ -22,7 +22,7 @@ internal sealed class DurableFunctions(IReadOnlyList<FunctionDescriptor> functio
 
     /// <summary>Whether the app has anything durable, and so needs a task hub.</summary>
     public static bool Needed(IEnumerable<FunctionDescriptor> functions) =>
-        functions.Any(f => f.Trigger.Is(OrchestrationTrigger) || f.Trigger.Is(ActivityTrigger) || f.Metadata.RawBindings.Any(b => b.Contains($"\"{DurableClient}\"", StringComparison.OrdinalIgnoreCase)));
+        functions.Any(f => f.Trigger.Is(OrchestrationTrigger) || f.Trigger.Is(ActivityTrigger) || f.Inputs.Any(b => b.Is(DurableClient)));
 
     public async Task<string> RunOrchestratorAsync(string name, string instanceId, string encodedRequest, CancellationToken cancellationToken)
     {
@@ -61,15 +61,10 @@ internal sealed class DurableFunctions(IReadOnlyList<FunctionDescriptor> functio
     /// <summary>Adds the durable client binding's value to an invocation of a function that declares one.</summary>
     public static void AddClientBindings(FunctionDescriptor function, InvocationRequest request, LocalTaskHub hub)
     {
-        foreach (var raw in function.Metadata.RawBindings)
+        // The bindings were read once, when the worker described its functions; nothing is parsed per invocation.
+        foreach (var binding in function.Inputs.Where(b => b.Is(DurableClient)))
         {
-            using var document = JsonDocument.Parse(raw);
-            var binding = document.RootElement;
-            if (binding.TryGetProperty("type", out var type) && string.Equals(type.GetString(), DurableClient, StringComparison.OrdinalIgnoreCase)
-                && binding.TryGetProperty("name", out var name))
-            {
-                request.InputData.Add(new ParameterBinding { Name = name.GetString(), Data = new TypedData { String = hub.ClientBindingJson() } });
-            }
+            request.InputData.Add(new ParameterBinding { Name = binding.Name, Data = new TypedData { String = hub.ClientBindingJson } });
         }
     }
 

@@ -6,10 +6,11 @@ namespace DecentCloud.FunctionsHost.Worker;
 /// <summary>One function as the worker described it (its metadata, with the bindings' attributes as JSON).</summary>
 internal sealed class FunctionDescriptor
 {
-    private FunctionDescriptor(RpcFunctionMetadata metadata, BindingDescriptor trigger, IReadOnlyList<BindingDescriptor> outputs)
+    private FunctionDescriptor(RpcFunctionMetadata metadata, BindingDescriptor trigger, IReadOnlyList<BindingDescriptor> inputs, IReadOnlyList<BindingDescriptor> outputs)
     {
         Metadata = metadata;
         Trigger = trigger;
+        Inputs = inputs;
         Outputs = outputs;
     }
 
@@ -20,6 +21,9 @@ internal sealed class FunctionDescriptor
     public RpcFunctionMetadata Metadata { get; }
 
     public BindingDescriptor Trigger { get; }
+
+    /// <summary>The input bindings besides the trigger (a durable client, for example).</summary>
+    public IReadOnlyList<BindingDescriptor> Inputs { get; }
 
     public IReadOnlyList<BindingDescriptor> Outputs { get; }
 
@@ -45,7 +49,7 @@ internal sealed class FunctionDescriptor
             throw new InvalidOperationException($"Function {metadata.Name} has {triggers.Count} triggers; a function has exactly one.");
         }
 
-        return new FunctionDescriptor(metadata, triggers[0], bindings.Where(b => b.IsOutput).ToList());
+        return new FunctionDescriptor(metadata, triggers[0], bindings.Where(b => !b.IsTrigger && !b.IsOutput).ToList(), bindings.Where(b => b.IsOutput).ToList());
     }
 }
 

@@ -6,7 +6,7 @@ using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Billing.Vat;
 using DecentCloud.Functions.Health;
-using DecentCloud.Functions.Hosting.Configuration;
+using DecentCloud.Functions.Platform.Configuration;
 
 namespace DecentCloud.Functions.Billing;
 

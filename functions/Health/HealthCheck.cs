@@ -14,7 +14,8 @@ public sealed class HealthCheck(StorageProbe storage, PoisonWatch poison)
     [EndpointDescription("Anonymous. 200 healthy when every storage service (tables, blobs, queues) answers; 200 degraded when they do but the poison "
         + "queue of a money queue (Stripe events, invoices, receipts) holds messages, each named in poisoned; 503 unhealthy when a storage service "
         + "does not answer. Reports the app's version.")]
-    public async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> Run(CancellationToken cancellationToken)
+    [Function(nameof(HealthCheck))]
+    public async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request, CancellationToken cancellationToken)
     {
         var health = await storage.CheckAsync(cancellationToken);
         if (!health.Reachable)

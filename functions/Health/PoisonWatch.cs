@@ -1,6 +1,6 @@
 using Azure;
 using Azure.Storage.Queues;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 
 namespace DecentCloud.Functions.Health;
 

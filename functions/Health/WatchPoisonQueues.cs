@@ -1,4 +1,3 @@
-using DecentCloud.Functions.Hosting.Timers;
 
 namespace DecentCloud.Functions.Health;
 
@@ -6,9 +5,10 @@ namespace DecentCloud.Functions.Health;
 /// Timer: logs at Error, once per run, each money queue whose poison copy holds messages, so that an alert on Error
 /// logs reaches someone while the messages are still there to replay (docs/operations.md).
 /// </summary>
-public sealed partial class WatchPoisonQueues(PoisonWatch watch, ILogger<WatchPoisonQueues> logger) : ITimerFunction
+public sealed partial class WatchPoisonQueues(PoisonWatch watch, ILogger<WatchPoisonQueues> logger)
 {
-    public async Task Run(TimerInfo timer, CancellationToken cancellationToken)
+    [Function(nameof(WatchPoisonQueues))]
+    public async Task Run([TimerTrigger("50 */5 * * * *")] TimerInfo timer, CancellationToken cancellationToken)
     {
         foreach (var poisoned in await watch.PoisonedAsync(cancellationToken))
         {

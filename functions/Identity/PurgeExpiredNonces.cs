@@ -1,4 +1,3 @@
-using DecentCloud.Functions.Hosting.Timers;
 
 namespace DecentCloud.Functions.Identity;
 
@@ -6,12 +5,13 @@ namespace DecentCloud.Functions.Identity;
 /// Deletes nonces whose signing window has closed: a request carrying one would be refused for its
 /// timestamp anyway, so the row no longer guards against anything.
 /// </summary>
-public sealed partial class PurgeExpiredNonces(NonceStore nonces, TimeProvider time, ILogger<PurgeExpiredNonces> logger) : ITimerFunction
+public sealed partial class PurgeExpiredNonces(NonceStore nonces, TimeProvider time, ILogger<PurgeExpiredNonces> logger)
 {
     /// <summary>Bounds one run's work; what is left goes on the next run.</summary>
     public const int MaxPerRun = 5000;
 
-    public async Task Run(TimerInfo timer, CancellationToken cancellationToken)
+    [Function(nameof(PurgeExpiredNonces))]
+    public async Task Run([TimerTrigger("0 */10 * * * *")] TimerInfo timer, CancellationToken cancellationToken)
     {
         var (deleted, more) = await nonces.DeleteExpiredAsync(time.GetUtcNow(), MaxPerRun, cancellationToken);
         if (more)

@@ -11,7 +11,7 @@ public sealed record SignedCaller(string PublicKeyHex, Guid Nonce, DateTimeOffse
     /// <exception cref="InvalidOperationException">The function was not registered with <c>SignedHttp</c>, so nobody checked a signature.</exception>
     public static SignedCaller Of(HttpContext context) =>
         context.Features.Get<SignedCaller>()
-        ?? throw new InvalidOperationException("This request carries no verified signature: register the function with SignedHttp to have its requests verified.");
+        ?? throw new InvalidOperationException("This request carries no verified signature: mark the function [Signed] to have its requests verified.");
 
     /// <summary>True when <paramref name="publicKeyHex"/> (hex in either case) is the caller's key.</summary>
     public bool Is(string publicKeyHex) => string.Equals(PublicKeyHex, publicKeyHex, StringComparison.OrdinalIgnoreCase);

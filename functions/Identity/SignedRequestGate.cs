@@ -1,4 +1,4 @@
-using DecentCloud.Functions.Hosting.Http;
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Shared.Signing;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -19,10 +19,9 @@ internal sealed partial class SignedRequestGate(
     IProblemDetailsService problems,
     ILogger<SignedRequestGate> logger)
 {
-    public async Task InvokeAsync(HttpContext context, RequestDelegate run)
+    public async Task InvokeAsync(HttpContext context, string function, RequestDelegate run)
     {
         var request = context.Request;
-        var function = context.GetEndpoint()?.Metadata.GetMetadata<HttpFunctionMetadata>()?.Name ?? "unknown";
         var maxBytes = options.Value.MaxBodyBytes;
         if (await RequestBodies.ReadAtMostAsync(request, maxBytes, context.RequestAborted) is not { } body)
         {

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Azure.Data.Tables;
-using DecentCloud.Functions.Hosting.Http;
+using DecentCloud.Functions.Platform.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace DecentCloud.Functions.Operations;

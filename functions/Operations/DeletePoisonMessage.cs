@@ -7,21 +7,22 @@ public sealed class DeletePoisonMessage(PoisonQueues poisonQueues, AdminAudit au
 {
     [EndpointSummary("Delete one poison message")]
     [EndpointDescription("Admin. Removes the message from {queue}-poison; it is not processed.")]
-    public async Task<Results<NoContent, ProblemHttpResult>> Run(HttpContext context, string queue, string messageId, CancellationToken cancellationToken)
+    [Function(nameof(DeletePoisonMessage))]
+    public async Task<Results<NoContent, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Admin, "delete", Route = "v1/admin/queues/{queue}/poison/{messageId}")] HttpRequest request, string queue, string messageId, CancellationToken cancellationToken)
     {
         if (poisonQueues.Find(queue) is not { } monitored)
         {
-            await audit.RecordAsync(context, "delete-poison", queue, "unknown queue");
+            await audit.RecordAsync(request.HttpContext, "delete-poison", queue, "unknown queue");
             return QueueProblems.UnknownQueue(queue);
         }
 
         if (!await poisonQueues.DeleteAsync(monitored, messageId, cancellationToken))
         {
-            await audit.RecordAsync(context, "delete-poison", $"{monitored.PoisonQueue}/{messageId}", "no such message");
+            await audit.RecordAsync(request.HttpContext, "delete-poison", $"{monitored.PoisonQueue}/{messageId}", "no such message");
             return QueueProblems.UnknownMessage(monitored.PoisonQueue, messageId);
         }
 
-        await audit.RecordAsync(context, "delete-poison", $"{monitored.PoisonQueue}/{messageId}", "deleted");
+        await audit.RecordAsync(request.HttpContext, "delete-poison", $"{monitored.PoisonQueue}/{messageId}", "deleted");
         return TypedResults.NoContent();
     }
 }

@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Platform.Http;
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -11,8 +12,11 @@ public sealed class ListAdminActions(AdminAudit audit, TimeProvider time)
 
     [EndpointSummary("Admin audit trail")]
     [EndpointDescription("Admin. Every admin action of one month (default: this month, UTC), newest first: when, who (the key's name), what, on what, the outcome and the trace id. limit 1-1000, default 100.")]
-    public async Task<Results<Ok<IReadOnlyList<AdminAction>>, ValidationProblem>> Run(HttpContext context, string? month, int? limit, CancellationToken cancellationToken)
+    [Function(nameof(ListAdminActions))]
+    public async Task<Results<Ok<IReadOnlyList<AdminAction>>, ValidationProblem>> Run([HttpTrigger(AuthorizationLevel.Admin, "get", Route = "v1/admin/actions")] HttpRequest request, CancellationToken cancellationToken)
     {
+        var month = QueryValues.Text(request, "month");
+        var limit = QueryValues.WholeNumber(request, "limit");
         var errors = new Dictionary<string, string[]>();
         month ??= AdminAudit.MonthOf(time.GetUtcNow());
         if (!DateTime.TryParseExact(month, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
@@ -31,7 +35,7 @@ public sealed class ListAdminActions(AdminAudit audit, TimeProvider time)
         }
 
         var actions = await audit.ListAsync(month, limit ?? DefaultLimit, cancellationToken);
-        await audit.RecordAsync(context, "list-admin-actions", month, $"{actions.Count} actions");
+        await audit.RecordAsync(request.HttpContext, "list-admin-actions", month, $"{actions.Count} actions");
         return TypedResults.Ok(actions);
     }
 }

@@ -7,16 +7,17 @@ public sealed class ListPoisonMessages(PoisonQueues poisonQueues, AdminAudit aud
 {
     [EndpointSummary("Poison messages of a queue")]
     [EndpointDescription("Admin. The approximate number of messages in {queue}-poison and the first 32 of them (id, times, dequeue count, body).")]
-    public async Task<Results<Ok<PoisonMessageList>, ProblemHttpResult>> Run(HttpContext context, string queue, CancellationToken cancellationToken)
+    [Function(nameof(ListPoisonMessages))]
+    public async Task<Results<Ok<PoisonMessageList>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Admin, "get", Route = "v1/admin/queues/{queue}/poison")] HttpRequest request, string queue, CancellationToken cancellationToken)
     {
         if (poisonQueues.Find(queue) is not { } monitored)
         {
-            await audit.RecordAsync(context, "list-poison", queue, "unknown queue");
+            await audit.RecordAsync(request.HttpContext, "list-poison", queue, "unknown queue");
             return QueueProblems.UnknownQueue(queue);
         }
 
         var list = await poisonQueues.PeekAsync(monitored, cancellationToken);
-        await audit.RecordAsync(context, "list-poison", monitored.PoisonQueue, $"{list.ApproximateCount} messages");
+        await audit.RecordAsync(request.HttpContext, "list-poison", monitored.PoisonQueue, $"{list.ApproximateCount} messages");
         return TypedResults.Ok(list);
     }
 }

@@ -7,7 +7,8 @@ public sealed class ListQueues(PoisonQueues poisonQueues, AdminAudit audit)
 {
     [EndpointSummary("Queues and poison queues")]
     [EndpointDescription("Admin. Every queue function with the approximate length of its queue and of its poison queue.")]
-    public async Task<Ok<IReadOnlyList<QueueCounts>>> Run(HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(ListQueues))]
+    public async Task<Ok<IReadOnlyList<QueueCounts>>> Run([HttpTrigger(AuthorizationLevel.Admin, "get", Route = "v1/admin/queues")] HttpRequest request, CancellationToken cancellationToken)
     {
         var counts = new List<QueueCounts>();
         foreach (var queue in poisonQueues.Monitored())
@@ -15,7 +16,7 @@ public sealed class ListQueues(PoisonQueues poisonQueues, AdminAudit audit)
             counts.Add(await poisonQueues.CountAsync(queue, cancellationToken));
         }
 
-        await audit.RecordAsync(context, "list-queues", "all queues", $"{counts.Count} queues");
+        await audit.RecordAsync(request.HttpContext, "list-queues", "all queues", $"{counts.Count} queues");
         return TypedResults.Ok<IReadOnlyList<QueueCounts>>(counts);
     }
 }

@@ -1,8 +1,8 @@
 using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
-using DecentCloud.Functions.Hosting;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform;
+using DecentCloud.Functions.Platform.Queues;
 
 namespace DecentCloud.Functions.Operations;
 
@@ -10,7 +10,7 @@ namespace DecentCloud.Functions.Operations;
 /// The poison queues of this app's queue functions: what is in them, and putting messages back on
 /// their original queue unchanged, with the time-to-live they were sent with. Only queues that a queue function listens to are reachable here.
 /// </summary>
-public sealed partial class PoisonQueues(FunctionCatalog catalog, IConfiguration configuration, QueueServiceClient queues, ILogger<PoisonQueues> logger)
+public sealed partial class PoisonQueues(IConfiguration configuration, QueueServiceClient queues, ILogger<PoisonQueues> logger)
 {
     /// <summary>Storage queues hand out at most 32 messages per call; a peek cannot look further.</summary>
     public const int PageSize = 32;
@@ -21,10 +21,7 @@ public sealed partial class PoisonQueues(FunctionCatalog catalog, IConfiguration
     // Messages looked at while searching for one are hidden this long at most; they are released at once after.
     private static readonly TimeSpan SearchVisibility = TimeSpan.FromSeconds(30);
 
-    public IReadOnlyList<QueueBinding> Monitored() =>
-        catalog.QueueFunctions
-            .Select(f => new QueueBinding(f.Name, TriggerArguments.Resolve(f.QueueName, configuration)))
-            .ToList();
+    public IReadOnlyList<QueueBinding> Monitored() => AppFunctions.OfThisApp.QueueBindings(configuration);
 
     public QueueBinding? Find(string queueName) =>
         Monitored().FirstOrDefault(q => string.Equals(q.Queue, queueName, StringComparison.Ordinal));

@@ -1,25 +1,29 @@
-using DecentCloud.Functions.Hosting.Queues;
-using DecentCloud.Functions.Hosting.Timers;
+using DecentCloud.Functions.Platform.Http;
+using Azure.Storage.Queues.Models;
+using DecentCloud.Functions.Platform.Queues;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace DecentCloud.Functions.Workflows;
 
 /// <summary>Queue <c>workflow-steps</c>: runs the step a tick names (see <see cref="WorkflowRunner"/>).</summary>
-public sealed class RunWorkflowStep(WorkflowRunner runner, QueueMessageContext message) : IQueueFunction<WorkflowTick>
+public sealed class RunWorkflowStep(WorkflowRunner runner)
 {
-    public Task Run(WorkflowTick tick, CancellationToken cancellationToken) => runner.RunAsync(tick, message.MessageId, cancellationToken);
+    [Function(nameof(RunWorkflowStep))]
+    public Task Run([QueueTrigger(WorkflowTick.QueueName)] QueueMessage queued, CancellationToken cancellationToken) =>
+        runner.RunAsync(QueueJson.Read<WorkflowTick>(queued), queued.MessageId, cancellationToken);
 }
 
 /// <summary>
 /// Timer: the deadline sweeper. A running instance whose step was due a while ago and that nobody holds lost its tick
 /// (a crash between recording a move and sending the next message): the tick is sent again.
 /// </summary>
-public sealed partial class SweepWorkflows(WorkflowStore store, WorkflowRunner runner, TimeProvider time, ILogger<SweepWorkflows> logger) : ITimerFunction
+public sealed partial class SweepWorkflows(WorkflowStore store, WorkflowRunner runner, TimeProvider time, ILogger<SweepWorkflows> logger)
 {
     /// <summary>How late a due step must be before its tick counts as lost.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromMinutes(1);
 
-    public async Task Run(TimerInfo timer, CancellationToken cancellationToken)
+    [Function(nameof(SweepWorkflows))]
+    public async Task Run([TimerTrigger("0 * * * * *")] TimerInfo timer, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var resent = 0;
@@ -47,8 +51,10 @@ public sealed class ListWorkflows(WorkflowStore store)
     [EndpointSummary("List workflow instances by status")]
     [EndpointDescription("Admin. Instances whose status is the given one (running, completed or failed; default failed), at most 200, with "
         + "step, attempt, next run and last error. 400 for another status.")]
-    public async Task<Results<Ok<List<WorkflowSummary>>, ProblemHttpResult>> Run(string? status, CancellationToken cancellationToken)
+    [Function(nameof(ListWorkflows))]
+    public async Task<Results<Ok<List<WorkflowSummary>>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Admin, "get", Route = "v1/admin/workflows")] HttpRequest request, CancellationToken cancellationToken)
     {
+        var status = QueryValues.Text(request, "status");
         status ??= WorkflowStatus.Failed;
         if (status is not (WorkflowStatus.Running or WorkflowStatus.Completed or WorkflowStatus.Failed))
         {

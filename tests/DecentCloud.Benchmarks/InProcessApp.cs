@@ -1,4 +1,4 @@
-using DecentCloud.Functions.Hosting;
+using DecentCloud.Functions.Platform;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;

@@ -3,7 +3,7 @@ using Azure;
 using Azure.Core;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

@@ -8,7 +8,7 @@ using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using DecentCloud.Functions.Billing.StripeIntegration;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;

@@ -13,14 +13,16 @@ public sealed partial class StartCheckout(ContractRows rows, CheckoutSessions se
         + "(url, sessionId, expiresAt). A second call answers the same session while it can be paid; a new one only after it expired or its "
         + "payment failed. 404 for no such contract; 409 if the contract is already paid, costs nothing, has ended, or a delayed payment is on its way; "
         + "502 if Stripe refused.")]
-    public async Task<Results<Ok<CheckoutView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(StartCheckout))]
+    [Signed]
+    public async Task<Results<Ok<CheckoutView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/contracts/{id}/checkout")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
         if (await rows.ContractAsync(id, cancellationToken) is not { } contract)
         {
             return ContractProblems.NotFound(id);
         }
 
-        if (!SignedCaller.Of(context).Is(contract.RenterKey))
+        if (!SignedCaller.Of(request.HttpContext).Is(contract.RenterKey))
         {
             return ContractProblems.WrongParty("pay for", "renter");
         }

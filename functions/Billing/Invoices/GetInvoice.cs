@@ -1,4 +1,4 @@
-using DecentCloud.Functions.Hosting.Http;
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Functions.Identity;
 using DecentCloud.Functions.Marketplace.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -6,16 +6,18 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace DecentCloud.Functions.Billing.Invoices;
 
-/// <summary><c>GET /api/v1/contracts/{id}/invoice</c>: the invoice PDF, for the renter, the provider or an admin.</summary>
+/// <summary><c>GET /api/v1/contracts/{id}/invoice</c>: the invoice PDF, for the renter or the provider; <c>/api/v1/admin/contracts/{id}/invoice</c> for an admin.</summary>
 public sealed class GetInvoice(ContractInvoices invoices, InvoiceBlobs blobs)
 {
     [EndpointSummary("Download a contract's invoice")]
-    [EndpointDescription("Signed by the contract's renter or provider, or called with the master key. The PDF as issued when the payment "
+    [EndpointDescription("Signed by the contract's renter or provider, or an admin at the same path under /api/v1/admin/ with the master key. The PDF as issued when the payment "
         + "succeeded. 404 for no such contract or no invoice yet; 403 for anyone else.")]
     [ProducesResponseType(typeof(byte[]), StatusCodes.Status200OK, "application/pdf")]
-    public async Task<Results<FileContentHttpResult, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(GetInvoice))]
+    [Signed]
+    public async Task<Results<FileContentHttpResult, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/contracts/{id}/invoice")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
-        var found = await invoices.FindAsync(id, context, cancellationToken);
+        var found = await invoices.FindAsync(id, request.HttpContext, cancellationToken);
         if (found.Problem is { } problem)
         {
             return problem;
@@ -25,19 +27,26 @@ public sealed class GetInvoice(ContractInvoices invoices, InvoiceBlobs blobs)
         var pdf = await blobs.ReadAsync(invoice.BlobName, cancellationToken);
         return TypedResults.File(pdf, "application/pdf", $"{invoice.Number}.pdf");
     }
+
+    /// <summary><c>GET /api/v1/admin/contracts/{id}/invoice</c>, admin: the same invoice PDF, for an admin (master key).</summary>
+    [Function("GetInvoiceAsAdmin")]
+    public Task<Results<FileContentHttpResult, ProblemHttpResult>> RunAsAdmin([HttpTrigger(AuthorizationLevel.Admin, "get", Route = "v1/admin/contracts/{id}/invoice")] HttpRequest request, string id, CancellationToken cancellationToken) =>
+        Run(request, id, cancellationToken);
 }
 
 /// <summary><c>GET /api/v1/contracts/{id}/credit-notes/{number}</c>: a credit note's PDF, for the renter, the provider or an admin.</summary>
 public sealed class GetCreditNote(ContractInvoices invoices, InvoiceBlobs blobs)
 {
     [EndpointSummary("Download a credit note")]
-    [EndpointDescription("Signed by the contract's renter or provider, or called with the master key. The PDF of credit note {number} "
+    [EndpointDescription("Signed by the contract's renter or provider, or an admin at the same path under /api/v1/admin/ with the master key. The PDF of credit note {number} "
         + "(CN-YYYY-NNNNNN) of the contract, issued for a refund; the invoice metadata lists them. 404 for no such contract or credit note; "
         + "403 for anyone else.")]
     [ProducesResponseType(typeof(byte[]), StatusCodes.Status200OK, "application/pdf")]
-    public async Task<Results<FileContentHttpResult, ProblemHttpResult>> Run(string id, string number, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(GetCreditNote))]
+    [Signed]
+    public async Task<Results<FileContentHttpResult, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/contracts/{id}/credit-notes/{number}")] HttpRequest request, string id, string number, CancellationToken cancellationToken)
     {
-        var found = await invoices.CreditNotesAsync(id, context, cancellationToken);
+        var found = await invoices.CreditNotesAsync(id, request.HttpContext, cancellationToken);
         if (found.Problem is { } problem)
         {
             return problem;
@@ -52,22 +61,34 @@ public sealed class GetCreditNote(ContractInvoices invoices, InvoiceBlobs blobs)
         var pdf = await blobs.ReadAsync(note.BlobName, cancellationToken);
         return TypedResults.File(pdf, "application/pdf", $"{note.Number}.pdf");
     }
+
+    /// <summary><c>GET /api/v1/admin/contracts/{id}/credit-notes/{number}</c>, admin: the same credit note PDF, for an admin (master key).</summary>
+    [Function("GetCreditNoteAsAdmin")]
+    public Task<Results<FileContentHttpResult, ProblemHttpResult>> RunAsAdmin([HttpTrigger(AuthorizationLevel.Admin, "get", Route = "v1/admin/contracts/{id}/credit-notes/{number}")] HttpRequest request, string id, string number, CancellationToken cancellationToken) =>
+        Run(request, id, number, cancellationToken);
 }
 
 /// <summary><c>GET /api/v1/contracts/{id}/invoice/metadata</c>: the invoice and its credit notes as JSON.</summary>
 public sealed class GetInvoiceMetadata(ContractInvoices invoices)
 {
     [EndpointSummary("Read a contract's invoice metadata")]
-    [EndpointDescription("Signed by the contract's renter or provider, or called with the master key. Number, dates, seller, buyer, net, "
+    [EndpointDescription("Signed by the contract's renter or provider, or an admin at the same path under /api/v1/admin/ with the master key. Number, dates, seller, buyer, net, "
         + "VAT rate and amount, gross, VAT treatment and source, the receipt, and every credit note of the contract's refunds, each with "
         + "the address of its PDF (href).")]
-    public async Task<Results<Ok<ContractInvoicesView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(GetInvoiceMetadata))]
+    [Signed]
+    public async Task<Results<Ok<ContractInvoicesView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/contracts/{id}/invoice/metadata")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
-        var found = await invoices.FindAsync(id, context, cancellationToken);
+        var found = await invoices.FindAsync(id, request.HttpContext, cancellationToken);
         return found.Problem is { } problem
             ? problem
             : TypedResults.Ok(new ContractInvoicesView(found.Invoice!.ToView(), found.CreditNotes.Select(note => note.ToView()).ToList()));
     }
+
+    /// <summary><c>GET /api/v1/admin/contracts/{id}/invoice/metadata</c>, admin: the same metadata, for an admin (master key).</summary>
+    [Function("GetInvoiceMetadataAsAdmin")]
+    public Task<Results<Ok<ContractInvoicesView>, ProblemHttpResult>> RunAsAdmin([HttpTrigger(AuthorizationLevel.Admin, "get", Route = "v1/admin/contracts/{id}/invoice/metadata")] HttpRequest request, string id, CancellationToken cancellationToken) =>
+        Run(request, id, cancellationToken);
 }
 
 /// <summary>Finds a contract's issued invoice and credit notes for a caller who may see them: its renter, its provider or an admin.</summary>

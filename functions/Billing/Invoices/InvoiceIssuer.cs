@@ -1,7 +1,7 @@
 using System.Globalization;
 using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.Vat;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Functions.Marketplace.Accounts;
 using DecentCloud.Functions.Marketplace.Offerings;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,6 @@
+using Azure.Storage.Queues.Models;
 using DecentCloud.Functions.Billing.Payments;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 
 namespace DecentCloud.Functions.Billing.Invoices;
 
@@ -12,16 +13,17 @@ public sealed partial class IssueInvoice(
     ContractRows rows,
     InvoiceIssuer issuer,
     QueueWriter queues,
-    QueueMessageContext message,
     Microsoft.Extensions.Options.IOptions<QueueHostOptions> queueOptions,
-    ILogger<IssueInvoice> logger) : IQueueFunction<InvoiceWork>
+    ILogger<IssueInvoice> logger)
 {
     public static readonly TimeSpan SellerRetryDelay = TimeSpan.FromMinutes(10);
 
     public static readonly TimeSpan InvoiceRetryDelay = TimeSpan.FromMinutes(1);
 
-    public async Task Run(InvoiceWork work, CancellationToken cancellationToken)
+    [Function(nameof(IssueInvoice))]
+    public async Task Run([QueueTrigger(InvoiceWork.QueueName)] QueueMessage queued, CancellationToken cancellationToken)
     {
+        var work = QueueJson.Read<InvoiceWork>(queued);
         var payment = await rows.FindAsync<PaymentEntity>(work.ContractId, PaymentEntity.RowKeyFor(work.SessionId), cancellationToken);
         if (payment is not { Status: PaymentStatus.Paid })
         {
@@ -40,7 +42,7 @@ public sealed partial class IssueInvoice(
                 ?? throw new InvalidOperationException($"refund row {work.CreditNoteRowKey} of contract {work.ContractId} does not exist");
             await issuer.IssueCreditNoteAsync(payment, refund, cancellationToken);
         }
-        catch (InvoiceNotIssuedYetException ex) when (message.DequeueCount >= queueOptions.Value.MaxDequeueCount)
+        catch (InvoiceNotIssuedYetException ex) when (queued.DequeueCount >= queueOptions.Value.MaxDequeueCount)
         {
             // The invoice usually follows within moments, so the queue's own retries come first; on the last one the
             // work waits for the invoice (which may itself wait for seller settings) instead of going to the poison queue.

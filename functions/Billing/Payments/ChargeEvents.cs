@@ -1,5 +1,5 @@
 using DecentCloud.Functions.Billing.Refunding;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 using Stripe;
 
 namespace DecentCloud.Functions.Billing.Payments;

@@ -1,7 +1,7 @@
 using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Billing.StripeIntegration;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Marketplace.Events;
 using Stripe.Checkout;

@@ -1,6 +1,7 @@
+using Azure.Storage.Queues.Models;
 using DecentCloud.Functions.Billing.Invoices;
 using DecentCloud.Functions.Billing.Payments;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 
 namespace DecentCloud.Functions.Billing.Receipts;
 
@@ -16,16 +17,17 @@ public sealed partial class SendReceipt(
     InvoiceBlobs blobs,
     ReceiptMailer mailer,
     QueueWriter queues,
-    QueueMessageContext message,
     TimeProvider time,
-    ILogger<SendReceipt> logger) : IQueueFunction<ReceiptWork>
+    ILogger<SendReceipt> logger)
 {
     /// <summary>How long one delivery holds the right to send; a crashed sender's claim runs out and a copy takes over.</summary>
     public static readonly TimeSpan ClaimFor = TimeSpan.FromMinutes(2);
 
-    public async Task Run(ReceiptWork work, CancellationToken cancellationToken)
+    [Function(nameof(SendReceipt))]
+    public async Task Run([QueueTrigger(ReceiptWork.QueueName)] QueueMessage queued, CancellationToken cancellationToken)
     {
-        if (await ClaimAsync(work, cancellationToken) is not { } invoice)
+        var work = QueueJson.Read<ReceiptWork>(queued);
+        if (await ClaimAsync(work, queued.MessageId, cancellationToken) is not { } invoice)
         {
             return;
         }
@@ -69,7 +71,7 @@ public sealed partial class SendReceipt(
     /// already, no address) or another delivery holds the claim, in which case this work comes back when the claim ends.
     /// Copies of the work arrive together (every delivery of a payment event queues one), so the claim is what makes one email.
     /// </summary>
-    private async Task<InvoiceEntity?> ClaimAsync(ReceiptWork work, CancellationToken cancellationToken)
+    private async Task<InvoiceEntity?> ClaimAsync(ReceiptWork work, string messageId, CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < 5; attempt++)
         {
@@ -86,13 +88,13 @@ public sealed partial class SendReceipt(
             }
 
             var now = time.GetUtcNow();
-            if (invoice.ReceiptClaimedUntil > now && invoice.ReceiptClaimedBy != message.MessageId)
+            if (invoice.ReceiptClaimedUntil > now && invoice.ReceiptClaimedBy != messageId)
             {
                 await queues.SendAsync(ReceiptWork.QueueName, work, invoice.ReceiptClaimedUntil - now + TimeSpan.FromSeconds(1), cancellationToken);
                 return null;
             }
 
-            invoice.ReceiptClaimedBy = message.MessageId;
+            invoice.ReceiptClaimedBy = messageId;
             invoice.ReceiptClaimedUntil = now + ClaimFor;
             if (await rows.TryReplaceAsync(invoice, cancellationToken))
             {

@@ -1,6 +1,5 @@
 using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.StripeIntegration;
-using DecentCloud.Functions.Hosting.Timers;
 
 namespace DecentCloud.Functions.Billing.Refunding;
 
@@ -11,9 +10,10 @@ namespace DecentCloud.Functions.Billing.Refunding;
 /// sends the same request and Stripe answers it with the same refund. <c>charge.refunded</c> then marks the refund done
 /// and issues its credit note.
 /// </summary>
-public sealed partial class PayRefunds(ContractRows rows, StripeGateway stripe, TimeProvider time, ILogger<PayRefunds> logger) : ITimerFunction
+public sealed partial class PayRefunds(ContractRows rows, StripeGateway stripe, TimeProvider time, ILogger<PayRefunds> logger)
 {
-    public async Task Run(TimerInfo timer, CancellationToken cancellationToken)
+    [Function(nameof(PayRefunds))]
+    public async Task Run([TimerTrigger("30 */5 * * * *")] TimerInfo timer, CancellationToken cancellationToken)
     {
         var (paid, failed) = (0, 0);
         // A scan of refund rows across contracts: few, and each is paid once.

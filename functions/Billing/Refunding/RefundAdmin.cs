@@ -1,4 +1,4 @@
-using DecentCloud.Functions.Hosting.Http;
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Functions.Operations;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -44,9 +44,10 @@ public sealed class ListRefunds(ContractRows rows)
     [EndpointDescription("Admin. One entry per payment owed back: contract, payment (session and payment intent), reason, status "
         + "(awaiting-approval, to-pay, issued, done), and the amounts: charged (gross), refunded before, released, owed, asked of Stripe. "
         + "Refunds not done by default; `?status=all` includes those done, `?status=awaiting-approval` (or to-pay, issued, done) only those. At most 500.")]
-    public async Task<Results<Ok<List<RefundView>>, ProblemHttpResult>> Run(HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(ListRefunds))]
+    public async Task<Results<Ok<List<RefundView>>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Admin, "get", Route = "v1/admin/refunds")] HttpRequest request, CancellationToken cancellationToken)
     {
-        var status = context.Request.Query["status"].ToString();
+        var status = request.HttpContext.Request.Query["status"].ToString();
         if (status.Length > 0 && status is not ("all" or "awaiting-approval" or "to-pay" or "issued" or "done"))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Unknown status",
@@ -79,33 +80,34 @@ public sealed class ApproveRefund(ContractRows rows, AdminAudit audit, TimeProvi
     [EndpointDescription("Admin. Approves the refund of one payment (its Checkout Session id) that awaits approval because it is above "
         + "the currency's threshold; the next refund run pays it through Stripe. 404 without such a refund, 409 if it needs no approval "
         + "or changed meanwhile. Recorded in the admin audit trail.")]
-    public async Task<Results<Ok<RefundView>, ProblemHttpResult>> Run(string id, string sessionId, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(ApproveRefund))]
+    public async Task<Results<Ok<RefundView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "v1/admin/contracts/{id}/refunds/{sessionId}/approve")] HttpRequest request, string id, string sessionId, CancellationToken cancellationToken)
     {
         var target = $"{id}/{sessionId}";
         var contractId = id.Trim().ToLowerInvariant();
         var refund = await rows.FindAsync<RefundOwedEntity>(contractId, RefundOwedEntity.RowKeyFor(sessionId.Trim()), cancellationToken);
         if (refund is null)
         {
-            await audit.RecordAsync(context, "refund.approve", target, "not found");
+            await audit.RecordAsync(request.HttpContext, "refund.approve", target, "not found");
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No refund", detail: $"Contract {id} owes no refund on payment {sessionId}.");
         }
 
         if (!refund.AwaitsAdminApproval)
         {
-            await audit.RecordAsync(context, "refund.approve", target, "refused: needs no approval");
+            await audit.RecordAsync(request.HttpContext, "refund.approve", target, "refused: needs no approval");
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Needs no approval", detail: $"The refund of payment {sessionId} does not await approval.");
         }
 
         refund.AwaitsAdminApproval = false;
-        refund.ApprovedBy = FunctionCaller.Of(context).Name;
+        refund.ApprovedBy = FunctionCaller.Of(request.HttpContext).Name;
         refund.ApprovedAt = time.GetUtcNow();
         if (!await rows.TryReplaceAsync(refund, cancellationToken))
         {
-            await audit.RecordAsync(context, "refund.approve", target, "refused: changed concurrently");
+            await audit.RecordAsync(request.HttpContext, "refund.approve", target, "refused: changed concurrently");
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Changed concurrently", detail: "The refund changed meanwhile; read it again.");
         }
 
-        await audit.RecordAsync(context, "refund.approve", target, $"approved {refund.RefundMinor} {refund.Currency}");
+        await audit.RecordAsync(request.HttpContext, "refund.approve", target, $"approved {refund.RefundMinor} {refund.Currency}");
         return TypedResults.Ok(RefundView.Of(refund));
     }
 }

@@ -1,4 +1,3 @@
-using DecentCloud.Functions.Hosting.Timers;
 using Microsoft.Extensions.Options;
 
 namespace DecentCloud.Functions.Billing.StripeIntegration;
@@ -16,7 +15,7 @@ public sealed partial class PollStripeEvents(
     StripeEventIntake intake,
     IOptions<StripeReconcileOptions> options,
     TimeProvider time,
-    ILogger<PollStripeEvents> logger) : ITimerFunction
+    ILogger<PollStripeEvents> logger)
 {
     /// <summary>Bounds one run: 50 pages. A window with more events is read again, newest first, on the next run.</summary>
     public const int MaxPages = 50;
@@ -27,7 +26,8 @@ public sealed partial class PollStripeEvents(
     /// </summary>
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(1);
 
-    public async Task Run(TimerInfo timer, CancellationToken cancellationToken)
+    [Function(nameof(PollStripeEvents))]
+    public async Task Run([TimerTrigger("45 */5 * * * *")] TimerInfo timer, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var now = time.GetUtcNow();

@@ -1,5 +1,6 @@
+using Azure.Storage.Queues.Models;
 using DecentCloud.Functions.Billing.Payments;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 using Stripe;
 using Stripe.Checkout;
 
@@ -13,11 +14,10 @@ namespace DecentCloud.Functions.Billing.StripeIntegration;
 /// </summary>
 public sealed partial class ProcessStripeEvent(
     StripeEventStore events,
-    QueueMessageContext queueMessage,
     SessionPayments sessions,
     ChargeEvents charges,
     TimeProvider time,
-    ILogger<ProcessStripeEvent> logger) : IQueueFunction<StripeEventMessage>
+    ILogger<ProcessStripeEvent> logger)
 {
     /// <summary>The event types this function applies; every other type is recorded as ignored. The poller asks Stripe for these.</summary>
     public static readonly IReadOnlyList<string> HandledTypes =
@@ -31,9 +31,11 @@ public sealed partial class ProcessStripeEvent(
         EventTypes.ChargeDisputeClosed,
     ];
 
-    public async Task Run(StripeEventMessage message, CancellationToken cancellationToken)
+    [Function(nameof(ProcessStripeEvent))]
+    public async Task Run([QueueTrigger(StripeWebhook.QueueName)] QueueMessage queued, CancellationToken cancellationToken)
     {
-        var record = await RecordAsync(message, cancellationToken);
+        var message = QueueJson.Read<StripeEventMessage>(queued);
+        var record = await RecordAsync(message, queued.InsertedOn, cancellationToken);
         if (record.Status is StripeEventStatus.Processed or StripeEventStatus.Ignored or StripeEventStatus.Unreadable)
         {
             LogRedelivered(logger, message.EventId, record.Status);
@@ -72,7 +74,7 @@ public sealed partial class ProcessStripeEvent(
     }
 
     /// <summary>The event's row, written from the message on its first delivery (the dedupe by event id).</summary>
-    private async Task<StripeEventRecord> RecordAsync(StripeEventMessage message, CancellationToken cancellationToken)
+    private async Task<StripeEventRecord> RecordAsync(StripeEventMessage message, DateTimeOffset? insertedOn, CancellationToken cancellationToken)
     {
         if (await events.FindAsync(message.EventId, cancellationToken) is { } recorded)
         {
@@ -86,7 +88,7 @@ public sealed partial class ProcessStripeEvent(
         }
 
         // Recorded here on first delivery; a concurrent copy that recorded it first is read back.
-        return await events.TryRecordAsync(head, message.Body!, queueMessage.InsertedOn ?? time.GetUtcNow(), cancellationToken)
+        return await events.TryRecordAsync(head, message.Body!, insertedOn ?? time.GetUtcNow(), cancellationToken)
             ?? await events.FindAsync(message.EventId, cancellationToken)
             ?? throw new InvalidOperationException($"Stripe event {message.EventId} was recorded and cannot be read back");
     }

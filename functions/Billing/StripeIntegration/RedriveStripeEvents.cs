@@ -1,4 +1,3 @@
-using DecentCloud.Functions.Hosting.Timers;
 using Microsoft.Extensions.Options;
 
 namespace DecentCloud.Functions.Billing.StripeIntegration;
@@ -16,12 +15,13 @@ public sealed partial class RedriveStripeEvents(
     StripeEventIntake intake,
     IOptions<StripeReconcileOptions> options,
     TimeProvider time,
-    ILogger<RedriveStripeEvents> logger) : ITimerFunction
+    ILogger<RedriveStripeEvents> logger)
 {
     /// <summary>Bounds one run; what is left goes on the next.</summary>
     public const int MaxPerRun = 500;
 
-    public async Task Run(TimerInfo timer, CancellationToken cancellationToken)
+    [Function(nameof(RedriveStripeEvents))]
+    public async Task Run([TimerTrigger("15 */5 * * * *")] TimerInfo timer, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var now = time.GetUtcNow();

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 
 namespace DecentCloud.Functions.Billing.StripeIntegration;
 

@@ -1,6 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
-using DecentCloud.Functions.Hosting;
+using DecentCloud.Functions.Platform;
 
 namespace DecentCloud.Functions.Billing.StripeIntegration;
 

@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
-using DecentCloud.Functions.Hosting;
-using DecentCloud.Functions.Hosting.Http;
+using DecentCloud.Functions.Platform;
+using DecentCloud.Functions.Platform.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Stripe;
@@ -24,7 +24,8 @@ public sealed partial class StripeWebhook(StripeEventIntake intake, IOptions<Str
         + "and nothing is stored; so is a body that is not strict UTF-8 JSON or not a Stripe event (its id, type, created, data and the "
         + "envelope's other fields of the types Stripe sends), and 413 one above 900 KB. A valid event is queued (and recorded, deduplicated "
         + "by its id, by the queue function) and answered 200 { received: true } at once, whatever its type.")]
-    public async Task<Results<Ok<WebhookReceipt>, ProblemHttpResult>> Run(HttpRequest request, CancellationToken cancellationToken)
+    [Function(nameof(StripeWebhook))]
+    public async Task<Results<Ok<WebhookReceipt>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/webhooks/stripe")] HttpRequest request, CancellationToken cancellationToken)
     {
         if (await RequestBodies.ReadAtMostAsync(request, StripeEventStore.MaxBodyBytes, cancellationToken) is not { } bytes)
         {

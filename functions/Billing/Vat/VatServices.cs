@@ -1,4 +1,4 @@
-using DecentCloud.Functions.Hosting.Configuration;
+using DecentCloud.Functions.Platform.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace DecentCloud.Functions.Billing.Vat;

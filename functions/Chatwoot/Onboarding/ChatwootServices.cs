@@ -1,6 +1,6 @@
 using DecentCloud.Functions.Chatwoot.Api;
 using DecentCloud.Functions.Chatwoot.Webhooks;
-using DecentCloud.Functions.Hosting.Configuration;
+using DecentCloud.Functions.Platform.Configuration;
 using DecentCloud.Functions.Workflows;
 
 namespace DecentCloud.Functions.Chatwoot.Onboarding;

@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Platform.Http;
 using System.Security.Cryptography;
 using DecentCloud.Functions.Chatwoot.Api;
 using DecentCloud.Functions.Identity;
@@ -15,9 +16,12 @@ public sealed partial class AddSupportAgent(ChatwootSupportStore support, Chatwo
     [EndpointDescription("Signed by the provider. Body { name, email }. The agent is the existing Chatwoot user of the account with that email, or a new "
         + "user (platform API) added to the account with the agent role; then a member of the provider's team and inbox. 201 with the agent; "
         + "400 for a bad body, 409 before the onboarding workflow made the team and inbox, 502 when Chatwoot refuses.")]
-    public async Task<Results<Created<SupportAgentView>, ValidationProblem, ProblemHttpResult>> Run(string pubkey, SupportAgentRequest? agent, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(AddSupportAgent))]
+    [Signed]
+    public async Task<Results<Created<SupportAgentView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers/{pubkey}/support/agents")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        var agent = await JsonBodies.ReadAsync<SupportAgentRequest>(request, cancellationToken);
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return SupportProblems.NotYours();
         }
@@ -88,8 +92,10 @@ public sealed class ListSupportAgents(ChatwootSupportStore support)
 {
     [EndpointSummary("List support agents")]
     [EndpointDescription("Signed by the provider: the agents the provider added, with their Chatwoot user ids.")]
-    public async Task<Results<Ok<List<SupportAgentView>>, ProblemHttpResult>> Run(string pubkey, HttpContext context, CancellationToken cancellationToken) =>
-        SignedCaller.Of(context).Is(pubkey.Trim())
+    [Function(nameof(ListSupportAgents))]
+    [Signed]
+    public async Task<Results<Ok<List<SupportAgentView>>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/providers/{pubkey}/support/agents")] HttpRequest request, string pubkey, CancellationToken cancellationToken) =>
+        SignedCaller.Of(request.HttpContext).Is(pubkey.Trim())
             ? TypedResults.Ok((await support.AgentsAsync(pubkey, cancellationToken)).Select(a => a.ToView()).ToList())
             : SupportProblems.NotYours();
 }
@@ -99,16 +105,23 @@ public sealed partial class RemoveSupportAgent(ChatwootSupportStore support, Cha
 {
     [EndpointSummary("Remove a support agent")]
     [EndpointDescription("Signed by the provider. Removes the agent from the provider's team and inbox (the Chatwoot user stays). 204; 404 if it is not one of the provider's agents.")]
-    public async Task<Results<NoContent, ProblemHttpResult>> Run(string pubkey, long userId, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(RemoveSupportAgent))]
+    [Signed]
+    public async Task<Results<NoContent, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "v1/providers/{pubkey}/support/agents/{userId}")] HttpRequest request, string pubkey, string userId, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        if (!long.TryParse(userId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var agentId))
+        {
+            throw new BadHttpRequestException($"The {{userId}} in the path must be a Chatwoot user id (a whole number); it was \"{userId}\".", StatusCodes.Status400BadRequest);
+        }
+
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return SupportProblems.NotYours();
         }
 
-        if (!(await support.AgentsAsync(pubkey, cancellationToken)).Any(a => a.UserId == userId))
+        if (!(await support.AgentsAsync(pubkey, cancellationToken)).Any(a => a.UserId == agentId))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown agent", detail: $"User {userId} is not one of this provider's agents.");
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown agent", detail: $"User {agentId} is not one of this provider's agents.");
         }
 
         var resources = await support.FindAsync(pubkey, cancellationToken);
@@ -116,21 +129,21 @@ public sealed partial class RemoveSupportAgent(ChatwootSupportStore support, Cha
         {
             if (resources?.TeamId is { } teamId)
             {
-                await chatwoot.RemoveTeamMembersAsync(teamId, [userId], cancellationToken);
+                await chatwoot.RemoveTeamMembersAsync(teamId, [agentId], cancellationToken);
             }
 
             if (resources?.InboxId is { } inboxId)
             {
-                await chatwoot.RemoveInboxMembersAsync(inboxId, [userId], cancellationToken);
+                await chatwoot.RemoveInboxMembersAsync(inboxId, [agentId], cancellationToken);
             }
         }
         catch (ChatwootException ex)
         {
-            LogFailed(logger, ex, pubkey, userId);
+            LogFailed(logger, ex, pubkey, agentId);
             return SupportProblems.ChatwootFailed("removing the agent");
         }
 
-        await support.DeleteAgentAsync(pubkey, userId, cancellationToken);
+        await support.DeleteAgentAsync(pubkey, agentId, cancellationToken);
         return TypedResults.NoContent();
     }
 

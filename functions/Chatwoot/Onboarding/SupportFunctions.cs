@@ -1,4 +1,5 @@
-using DecentCloud.Functions.Hosting.Queues;
+using Azure.Storage.Queues.Models;
+using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Functions.Identity;
 using DecentCloud.Functions.Marketplace.Events;
 using DecentCloud.Functions.Marketplace.Providers;
@@ -9,16 +10,20 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace DecentCloud.Functions.Chatwoot.Onboarding;
 
 /// <summary>Queue <c>chatwoot-provider-onboarded</c>: starts the provider's onboarding workflow (once: a redelivery finds it started).</summary>
-public sealed class StartChatwootOnboarding(WorkflowRunner workflows) : IQueueFunction<DomainEvent<ProviderOnboarded>>
+public sealed class StartChatwootOnboarding(WorkflowRunner workflows)
 {
     public const string QueueName = "chatwoot-provider-onboarded";
 
-    public Task Run(DomainEvent<ProviderOnboarded> message, CancellationToken cancellationToken) =>
-        workflows.StartAsync(
+    [Function(nameof(StartChatwootOnboarding))]
+    public Task Run([QueueTrigger(QueueName)] QueueMessage queued, CancellationToken cancellationToken)
+    {
+        var message = QueueJson.Read<DomainEvent<ProviderOnboarded>>(queued);
+        return workflows.StartAsync(
             ChatwootOnboarding.Name,
             ChatwootOnboarding.InstanceId(message.Payload.PublicKey),
             new Dictionary<string, string> { [ChatwootOnboarding.ProviderInput] = ProviderStore.PartitionKey(message.Payload.PublicKey) },
             cancellationToken);
+    }
 }
 
 /// <summary>A provider's Chatwoot resources and the onboarding workflow's state and history.</summary>
@@ -52,9 +57,11 @@ public sealed class GetProviderSupport(ProviderStore providers, ProviderSupport 
     [EndpointSummary("Read the provider's support resources")]
     [EndpointDescription("Signed by the provider (403 for any other key). The provider's Chatwoot inbox, team, portal, category and routing rule "
         + "ids, and the onboarding workflow's status, current step, attempt, next run, last error and history. 404 for an unknown provider.")]
-    public async Task<Results<Ok<ProviderSupportView>, ProblemHttpResult>> Run(string pubkey, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(GetProviderSupport))]
+    [Signed]
+    public async Task<Results<Ok<ProviderSupportView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/providers/{pubkey}/support")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return SupportProblems.NotYours();
         }
@@ -70,7 +77,8 @@ public sealed class GetProviderSupportAsAdmin(ProviderStore providers, ProviderS
 {
     [EndpointSummary("Read a provider's support resources (admin)")]
     [EndpointDescription("Admin. The same view as the provider's GET .../support: resource ids, and the workflow with its last error and history. 404 for an unknown provider.")]
-    public async Task<Results<Ok<ProviderSupportView>, ProblemHttpResult>> Run(string pubkey, CancellationToken cancellationToken) =>
+    [Function(nameof(GetProviderSupportAsAdmin))]
+    public async Task<Results<Ok<ProviderSupportView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Admin, "get", Route = "v1/admin/providers/{pubkey}/support")] HttpRequest request, string pubkey, CancellationToken cancellationToken) =>
         await providers.FindAsync(pubkey, cancellationToken) is null
             ? SupportProblems.UnknownProvider(pubkey)
             : TypedResults.Ok(await support.ViewAsync(pubkey, cancellationToken, withStackTraces: true));
@@ -81,23 +89,24 @@ public sealed class RetryProviderSupport(WorkflowRunner workflows, ProviderSuppo
 {
     [EndpointSummary("Resume a provider's failed Chatwoot onboarding")]
     [EndpointDescription("Admin. Resumes the failed step with fresh attempts; 409 if the workflow is not failed, 404 if there is none. Recorded in the admin audit trail.")]
-    public async Task<Results<Ok<ProviderSupportView>, ProblemHttpResult>> Run(string pubkey, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(RetryProviderSupport))]
+    public async Task<Results<Ok<ProviderSupportView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "v1/admin/providers/{pubkey}/support/retry")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
         var id = ChatwootOnboarding.InstanceId(pubkey);
         var before = await support.ViewAsync(pubkey, cancellationToken);
         if (before.Workflow is null)
         {
-            await audit.RecordAsync(context, "support.retry", id, "not found");
+            await audit.RecordAsync(request.HttpContext, "support.retry", id, "not found");
             return SupportProblems.NoWorkflow(pubkey);
         }
 
-        if (!await workflows.ResumeAsync(id, Hosting.Http.FunctionCaller.Of(context).Name, cancellationToken))
+        if (!await workflows.ResumeAsync(id, Platform.Http.FunctionCaller.Of(request.HttpContext).Name, cancellationToken))
         {
-            await audit.RecordAsync(context, "support.retry", id, $"refused: {before.Workflow.Status}");
+            await audit.RecordAsync(request.HttpContext, "support.retry", id, $"refused: {before.Workflow.Status}");
             return SupportProblems.NotFailed(before.Workflow.Status);
         }
 
-        await audit.RecordAsync(context, "support.retry", id, "resumed");
+        await audit.RecordAsync(request.HttpContext, "support.retry", id, "resumed");
         return TypedResults.Ok(await support.ViewAsync(pubkey, cancellationToken, withStackTraces: true));
     }
 }

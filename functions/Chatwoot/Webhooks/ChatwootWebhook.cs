@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using DecentCloud.Functions.Hosting.Http;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Http;
+using DecentCloud.Functions.Platform.Queues;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -44,7 +44,8 @@ public sealed partial class ChatwootWebhook(
         + "a verified one this app cannot read (an event it reads with fields of other types than Chatwoot sends), and one above 900 KB is "
         + "413; nothing is stored either. A verified delivery is queued (recorded, "
         + "deduplicated by X-Chatwoot-Delivery, by the queue function) and answered 200 { received: true } at once, whatever its event.")]
-    public async Task<Results<Ok<ChatwootWebhookReceipt>, ProblemHttpResult>> Run(HttpRequest request, CancellationToken cancellationToken)
+    [Function(nameof(ChatwootWebhook))]
+    public async Task<Results<Ok<ChatwootWebhookReceipt>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/webhooks/chatwoot")] HttpRequest request, CancellationToken cancellationToken)
     {
         if (await RequestBodies.ReadAtMostAsync(request, ChatwootDeliveries.MaxBodyBytes, cancellationToken) is not { } body)
         {

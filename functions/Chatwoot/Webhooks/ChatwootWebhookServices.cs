@@ -1,4 +1,4 @@
-using DecentCloud.Functions.Hosting.Configuration;
+using DecentCloud.Functions.Platform.Configuration;
 
 namespace DecentCloud.Functions.Chatwoot.Webhooks;
 

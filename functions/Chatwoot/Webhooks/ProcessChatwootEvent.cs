@@ -1,6 +1,7 @@
+using Azure.Storage.Queues.Models;
 using System.Text.Json;
 using Azure;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 
 namespace DecentCloud.Functions.Chatwoot.Webhooks;
 
@@ -13,13 +14,14 @@ namespace DecentCloud.Functions.Chatwoot.Webhooks;
 public sealed partial class ProcessChatwootEvent(
     ChatwootDeliveries deliveries,
     QueueWriter queues,
-    QueueMessageContext queueMessage,
     TimeProvider time,
-    ILogger<ProcessChatwootEvent> logger) : IQueueFunction<ChatwootEventMessage>
+    ILogger<ProcessChatwootEvent> logger)
 {
-    public async Task Run(ChatwootEventMessage message, CancellationToken cancellationToken)
+    [Function(nameof(ProcessChatwootEvent))]
+    public async Task Run([QueueTrigger(ChatwootWebhook.QueueName)] QueueMessage queued, CancellationToken cancellationToken)
     {
-        var claim = await deliveries.ClaimAsync(message, queueMessage.MessageId, time.GetUtcNow(), cancellationToken);
+        var message = QueueJson.Read<ChatwootEventMessage>(queued);
+        var claim = await deliveries.ClaimAsync(message, queued.MessageId, time.GetUtcNow(), cancellationToken);
         switch (claim.State)
         {
             case ChatwootClaimState.Done:
@@ -38,7 +40,7 @@ public sealed partial class ProcessChatwootEvent(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            await ReleaseAsync(message.DeliveryId, ex);
+            await ReleaseAsync(message.DeliveryId, queued.MessageId, ex);
             throw;
         }
     }
@@ -80,11 +82,11 @@ public sealed partial class ProcessChatwootEvent(
     private static (string Status, string Outcome) Forwarded(string queue) => (ChatwootDeliveryStatus.Processed, $"forwarded to {queue}");
 
     /// <summary>Gives the claim back so a replay need not wait; the failure that got here is what the host sees either way.</summary>
-    private async Task ReleaseAsync(string deliveryId, Exception failure)
+    private async Task ReleaseAsync(string deliveryId, string messageId, Exception failure)
     {
         try
         {
-            await deliveries.ReleaseAsync(deliveryId, queueMessage.MessageId, CancellationToken.None);
+            await deliveries.ReleaseAsync(deliveryId, messageId, CancellationToken.None);
         }
         catch (RequestFailedException ex)
         {

@@ -7,5 +7,5 @@ public sealed record AgentCaller(string AgentKeyHex, string ProviderKeyHex, Agen
 
     public static AgentCaller Of(HttpContext context) =>
         context.Features.Get<AgentCaller>()
-        ?? throw new InvalidOperationException("This request passed no delegation check: register the function with AgentHttp.");
+        ?? throw new InvalidOperationException("This request passed no delegation check: mark the function [Agent(permission)].");
 }

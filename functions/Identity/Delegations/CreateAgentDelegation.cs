@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Shared.Signing;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -11,9 +12,12 @@ public sealed class CreateAgentDelegation(DelegationStore store, TimeProvider ti
 
     [EndpointSummary("Delegate to an agent")]
     [EndpointDescription("Signed by the provider. The agent key may then call the agent endpoints its permissions allow (provision, health_check, heartbeat, fetch_contracts) until expiresAt (at most a year ahead). Sending it again for the same agent replaces it.")]
-    public async Task<Results<Ok<DelegationView>, ValidationProblem, ProblemHttpResult>> Run(string pubkey, DelegationRequest? delegation, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(CreateAgentDelegation))]
+    [Signed]
+    public async Task<Results<Ok<DelegationView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers/{pubkey}/agent-delegations")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
-        var caller = SignedCaller.Of(context);
+        var delegation = await JsonBodies.ReadAsync<DelegationRequest>(request, cancellationToken);
+        var caller = SignedCaller.Of(request.HttpContext);
         if (!caller.Is(pubkey))
         {
             return DelegationProblems.NotTheProvider();

@@ -6,9 +6,11 @@ namespace DecentCloud.Functions.Identity.Delegations;
 public sealed class ListAgentDelegations(DelegationStore store)
 {
     [EndpointSummary("A provider's agent delegations")]
-    public async Task<Results<Ok<IReadOnlyList<DelegationView>>, ProblemHttpResult>> Run(string pubkey, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(ListAgentDelegations))]
+    [Signed]
+    public async Task<Results<Ok<IReadOnlyList<DelegationView>>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/providers/{pubkey}/agent-delegations")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
-        var caller = SignedCaller.Of(context);
+        var caller = SignedCaller.Of(request.HttpContext);
         if (!caller.Is(pubkey))
         {
             return DelegationProblems.NotTheProvider();

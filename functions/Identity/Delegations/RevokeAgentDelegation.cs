@@ -7,9 +7,11 @@ public sealed class RevokeAgentDelegation(DelegationStore store, TimeProvider ti
 {
     [EndpointSummary("Revoke an agent delegation")]
     [EndpointDescription("Signed by the provider. The delegation is kept, marked revoked, as the record of what the agent was allowed.")]
-    public async Task<Results<Ok<DelegationView>, ProblemHttpResult>> Run(string pubkey, string agentKey, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(RevokeAgentDelegation))]
+    [Signed]
+    public async Task<Results<Ok<DelegationView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "v1/providers/{pubkey}/agent-delegations/{agentKey}")] HttpRequest request, string pubkey, string agentKey, CancellationToken cancellationToken)
     {
-        var caller = SignedCaller.Of(context);
+        var caller = SignedCaller.Of(request.HttpContext);
         if (!caller.Is(pubkey))
         {
             return DelegationProblems.NotTheProvider();

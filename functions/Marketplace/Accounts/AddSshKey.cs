@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Functions.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -9,9 +10,12 @@ public sealed class AddSshKey(AccountStore store, TimeProvider time)
     [EndpointSummary("Add an SSH key")]
     [EndpointDescription("Signed by the account's own key (403 for any other). The body's publicKey is one OpenSSH public key line "
         + "(ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp256); 400 if it is not one, 409 if the account already has it.")]
-    public async Task<Results<Created<SshKeyView>, ValidationProblem, ProblemHttpResult>> Run(string pubkey, SshKeyRequest? key, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(AddSshKey))]
+    [Signed]
+    public async Task<Results<Created<SshKeyView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/accounts/{pubkey}/ssh-keys")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        var key = await JsonBodies.ReadAsync<SshKeyRequest>(request, cancellationToken);
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return AccountProblems.NotYours();
         }

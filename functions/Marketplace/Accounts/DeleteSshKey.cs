@@ -9,9 +9,11 @@ public sealed class DeleteSshKey(AccountStore store)
     [EndpointSummary("Delete an SSH key")]
     [EndpointDescription("Signed by the account's own key (403 for any other). The fingerprint as ssh-keygen -lf prints it "
         + "(SHA256:...), URL-encoded; 404 if the account has no such key.")]
-    public async Task<Results<NoContent, ProblemHttpResult>> Run(string pubkey, string fingerprint, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(DeleteSshKey))]
+    [Signed]
+    public async Task<Results<NoContent, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "v1/accounts/{pubkey}/ssh-keys/{fingerprint}")] HttpRequest request, string pubkey, string fingerprint, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return AccountProblems.NotYours();
         }

@@ -8,9 +8,11 @@ public sealed class GetAccount(AccountStore store)
 {
     [EndpointSummary("Read an account")]
     [EndpointDescription("Signed by the account's own key (403 for any other). 404 if the key has no account yet.")]
-    public async Task<Results<Ok<AccountView>, ProblemHttpResult>> Run(string pubkey, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(GetAccount))]
+    [Signed]
+    public async Task<Results<Ok<AccountView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/accounts/{pubkey}")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return AccountProblems.NotYours();
         }

@@ -8,9 +8,11 @@ public sealed class GetBilling(AccountStore store)
 {
     [EndpointSummary("Read billing settings")]
     [EndpointDescription("Signed by the account's own key (403 for any other). 404 if none are set.")]
-    public async Task<Results<Ok<BillingView>, ProblemHttpResult>> Run(string pubkey, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(GetBilling))]
+    [Signed]
+    public async Task<Results<Ok<BillingView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/accounts/{pubkey}/billing")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return AccountProblems.NotYours();
         }

@@ -8,9 +8,11 @@ public sealed class ListSshKeys(AccountStore store)
 {
     [EndpointSummary("List SSH keys")]
     [EndpointDescription("Signed by the account's own key (403 for any other). An empty list when there are none.")]
-    public async Task<Results<Ok<List<SshKeyView>>, ProblemHttpResult>> Run(string pubkey, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(ListSshKeys))]
+    [Signed]
+    public async Task<Results<Ok<List<SshKeyView>>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/accounts/{pubkey}/ssh-keys")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return AccountProblems.NotYours();
         }

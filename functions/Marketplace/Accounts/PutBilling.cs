@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Functions.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -9,9 +10,12 @@ public sealed class PutBilling(AccountStore store, TimeProvider time)
     [EndpointSummary("Set billing settings")]
     [EndpointDescription("Signed by the account's own key (403 for any other). Replaces all billing settings; 400 with field errors if they "
         + "are not valid, 409 if they changed concurrently (read and retry).")]
-    public async Task<Results<Ok<BillingView>, ValidationProblem, ProblemHttpResult>> Run(string pubkey, BillingSettings? billing, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(PutBilling))]
+    [Signed]
+    public async Task<Results<Ok<BillingView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "v1/accounts/{pubkey}/billing")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        var billing = await JsonBodies.ReadAsync<BillingSettings>(request, cancellationToken);
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return AccountProblems.NotYours();
         }

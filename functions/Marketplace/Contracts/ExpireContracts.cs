@@ -1,6 +1,5 @@
 using Azure.Data.Tables;
 using DecentCloud.Functions.Billing.Refunding;
-using DecentCloud.Functions.Hosting.Timers;
 using DecentCloud.Functions.Marketplace.Events;
 
 namespace DecentCloud.Functions.Marketplace.Contracts;
@@ -10,12 +9,13 @@ namespace DecentCloud.Functions.Marketplace.Contracts;
 /// Accepted or provisioning for an hour with no result: provisioningfailed. A paid one owes its payments back in full,
 /// written in the same transaction as the move: a paid contract never times out without its refunds on record.
 /// </summary>
-public sealed partial class ExpireContracts(ContractStore store, RefundsOwed refunds, ContractEvents events, TimeProvider time, ILogger<ExpireContracts> logger) : ITimerFunction
+public sealed partial class ExpireContracts(ContractStore store, RefundsOwed refunds, ContractEvents events, TimeProvider time, ILogger<ExpireContracts> logger)
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromHours(1);
     public const string Mover = "system:timeout";
 
-    public async Task Run(TimerInfo timer, CancellationToken cancellationToken)
+    [Function(nameof(ExpireContracts))]
+    public async Task Run([TimerTrigger("0 */5 * * * *")] TimerInfo timer, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var cutoff = now - Timeout;

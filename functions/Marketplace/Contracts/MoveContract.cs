@@ -11,8 +11,10 @@ public sealed class AcceptContract(ContractStore store, RefundsOwed refunds, Con
     [EndpointSummary("Accept a contract")]
     [EndpointDescription("Signed by the contract's provider (403 for any other key). 409 naming the current state if the contract cannot move to accepted "
         + "or changed concurrently; 404 if there is no such contract.")]
-    public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken) =>
-        ContractMoves.MoveAsync(store, refunds, events, time, id, ContractState.Accepted, ContractParty.Provider, "accept", EventSubscriptions.ContractAccepted, context, cancellationToken);
+    [Function(nameof(AcceptContract))]
+    [Signed]
+    public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/contracts/{id}/accept")] HttpRequest request, string id, CancellationToken cancellationToken) =>
+        ContractMoves.MoveAsync(store, refunds, events, time, id, ContractState.Accepted, ContractParty.Provider, "accept", EventSubscriptions.ContractAccepted, request.HttpContext, cancellationToken);
 }
 
 /// <summary><c>POST /api/v1/contracts/{id}/reject</c>, signed by the provider.</summary>
@@ -21,8 +23,10 @@ public sealed class RejectContract(ContractStore store, RefundsOwed refunds, Con
     [EndpointSummary("Reject a contract")]
     [EndpointDescription("Signed by the contract's provider (403 for any other key). 409 naming the current state if the contract cannot move to rejected "
         + "or changed concurrently; 404 if there is no such contract.")]
-    public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken) =>
-        ContractMoves.MoveAsync(store, refunds, events, time, id, ContractState.Rejected, ContractParty.Provider, "reject", EventSubscriptions.ContractRejected, context, cancellationToken);
+    [Function(nameof(RejectContract))]
+    [Signed]
+    public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/contracts/{id}/reject")] HttpRequest request, string id, CancellationToken cancellationToken) =>
+        ContractMoves.MoveAsync(store, refunds, events, time, id, ContractState.Rejected, ContractParty.Provider, "reject", EventSubscriptions.ContractRejected, request.HttpContext, cancellationToken);
 }
 
 /// <summary><c>POST /api/v1/contracts/{id}/cancel</c>, signed by the renter.</summary>
@@ -31,8 +35,10 @@ public sealed class CancelContract(ContractStore store, RefundsOwed refunds, Con
     [EndpointSummary("Cancel a contract")]
     [EndpointDescription("Signed by the contract's renter (403 for any other key). 409 naming the current state if the contract cannot move to cancelled "
         + "or changed concurrently; 404 if there is no such contract.")]
-    public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run(string id, HttpContext context, CancellationToken cancellationToken) =>
-        ContractMoves.MoveAsync(store, refunds, events, time, id, ContractState.Cancelled, ContractParty.Renter, "cancel", EventSubscriptions.ContractCancelled, context, cancellationToken);
+    [Function(nameof(CancelContract))]
+    [Signed]
+    public Task<Results<Ok<ContractView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/contracts/{id}/cancel")] HttpRequest request, string id, CancellationToken cancellationToken) =>
+        ContractMoves.MoveAsync(store, refunds, events, time, id, ContractState.Cancelled, ContractParty.Renter, "cancel", EventSubscriptions.ContractCancelled, request.HttpContext, cancellationToken);
 }
 
 internal enum ContractParty

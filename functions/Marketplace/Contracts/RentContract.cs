@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Functions.Identity;
 using DecentCloud.Functions.Marketplace.Accounts;
 using DecentCloud.Functions.Marketplace.Events;
@@ -14,9 +15,12 @@ public sealed class RentContract(ContractStore store, OfferingStore offerings, C
     [EndpointDescription("Signed by the renter. Body { providerPubkey, offeringId, hours?, sshKey, memo? }; hours default to 720. "
         + "The price is the offering's monthly price × hours / 720, rounded up. 400 with field errors for an invalid body or term, "
         + "404 if the offering does not exist or is hidden. 201 with the contract in state requested.")]
-    public async Task<Results<Created<ContractView>, ValidationProblem, ProblemHttpResult>> Run(RentRequest? contract, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(RentContract))]
+    [Signed]
+    public async Task<Results<Created<ContractView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/contracts")] HttpRequest request, CancellationToken cancellationToken)
     {
-        var caller = SignedCaller.Of(context);
+        var contract = await JsonBodies.ReadAsync<RentRequest>(request, cancellationToken);
+        var caller = SignedCaller.Of(request.HttpContext);
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (string.IsNullOrWhiteSpace(contract?.ProviderPubkey))
         {

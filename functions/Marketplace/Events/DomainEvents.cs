@@ -1,4 +1,4 @@
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 
 namespace DecentCloud.Functions.Marketplace.Events;
 

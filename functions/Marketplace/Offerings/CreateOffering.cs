@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Functions.Identity;
 using DecentCloud.Functions.Marketplace.Providers;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -10,9 +11,12 @@ public sealed class CreateOffering(OfferingStore store, ProviderStore providers,
     [EndpointSummary("Create an offering")]
     [EndpointDescription("Signed by the provider's own key (403 for any other). 400 with field errors for an invalid offering, "
         + "404 if the key is not an onboarded provider.")]
-    public async Task<Results<Created<OfferingView>, ValidationProblem, ProblemHttpResult>> Run(string pubkey, OfferingSpec? offering, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(CreateOffering))]
+    [Signed]
+    public async Task<Results<Created<OfferingView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers/{pubkey}/offerings")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        var offering = await JsonBodies.ReadAsync<OfferingSpec>(request, cancellationToken);
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return OfferingProblems.NotYours();
         }

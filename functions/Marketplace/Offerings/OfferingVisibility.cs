@@ -10,8 +10,10 @@ public sealed class HideOffering(OfferingStore store, TimeProvider time)
     [EndpointSummary("Hide an offering")]
     [EndpointDescription("Signed by the provider's own key (403 for any other). The offering is kept but no longer read or found; "
         + "404 if there is no such offering, 409 if it changed concurrently. Hiding a hidden offering changes nothing.")]
-    public Task<Results<Ok<OfferingView>, ProblemHttpResult>> Run(string pubkey, string id, HttpContext context, CancellationToken cancellationToken) =>
-        OfferingVisibility.SetHiddenAsync(store, time, pubkey, id, hidden: true, context, cancellationToken);
+    [Function(nameof(HideOffering))]
+    [Signed]
+    public Task<Results<Ok<OfferingView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers/{pubkey}/offerings/{id}/hide")] HttpRequest request, string pubkey, string id, CancellationToken cancellationToken) =>
+        OfferingVisibility.SetHiddenAsync(store, time, pubkey, id, hidden: true, request.HttpContext, cancellationToken);
 }
 
 /// <summary><c>POST /api/v1/providers/{pubkey}/offerings/{id}/show</c>, signed by that key: a hidden offering is shown again.</summary>
@@ -20,8 +22,10 @@ public sealed class ShowOffering(OfferingStore store, TimeProvider time)
     [EndpointSummary("Show an offering")]
     [EndpointDescription("Signed by the provider's own key (403 for any other). A hidden offering is read and found again; "
         + "404 if there is no such offering, 409 if it changed concurrently. Showing a shown offering changes nothing.")]
-    public Task<Results<Ok<OfferingView>, ProblemHttpResult>> Run(string pubkey, string id, HttpContext context, CancellationToken cancellationToken) =>
-        OfferingVisibility.SetHiddenAsync(store, time, pubkey, id, hidden: false, context, cancellationToken);
+    [Function(nameof(ShowOffering))]
+    [Signed]
+    public Task<Results<Ok<OfferingView>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers/{pubkey}/offerings/{id}/show")] HttpRequest request, string pubkey, string id, CancellationToken cancellationToken) =>
+        OfferingVisibility.SetHiddenAsync(store, time, pubkey, id, hidden: false, request.HttpContext, cancellationToken);
 }
 
 internal static class OfferingVisibility

@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Platform.Http;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
@@ -18,18 +19,18 @@ public sealed class SearchOfferings(OfferingStore store)
         + "required with minPrice or maxPrice, in minor units), minCpu, minRamGb and type (vm, container, baremetal). "
         + "pageSize is 1 to 100 (default 20); pass the answer's next as continuation for the next page (a page may hold fewer items "
         + "than pageSize and still have a next). 400 with an error per invalid parameter.")]
-    public async Task<Results<Ok<OfferingPage>, ValidationProblem>> Run(
-        string? country,
-        string? currency,
-        string? minPrice,
-        string? maxPrice,
-        string? minCpu,
-        string? minRamGb,
-        string? type,
-        string? pageSize,
-        string? continuation,
-        CancellationToken cancellationToken)
+    [Function(nameof(SearchOfferings))]
+    public async Task<Results<Ok<OfferingPage>, ValidationProblem>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/offerings")] HttpRequest request, CancellationToken cancellationToken)
     {
+        var country = QueryValues.Text(request, "country");
+        var currency = QueryValues.Text(request, "currency");
+        var minPrice = QueryValues.Text(request, "minPrice");
+        var maxPrice = QueryValues.Text(request, "maxPrice");
+        var minCpu = QueryValues.Text(request, "minCpu");
+        var minRamGb = QueryValues.Text(request, "minRamGb");
+        var type = QueryValues.Text(request, "type");
+        var pageSize = QueryValues.Text(request, "pageSize");
+        var continuation = QueryValues.Text(request, "continuation");
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var filters = new List<string>
         {

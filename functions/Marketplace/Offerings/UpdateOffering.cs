@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Functions.Identity;
 using DecentCloud.Functions.Marketplace.Providers;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -10,9 +11,12 @@ public sealed class UpdateOffering(OfferingStore store, TimeProvider time)
     [EndpointSummary("Update an offering")]
     [EndpointDescription("Signed by the provider's own key (403 for any other). Replaces the whole offering and keeps whether it is hidden; "
         + "400 with field errors if it is not valid, 404 if there is no such offering, 409 if it changed concurrently (read and retry).")]
-    public async Task<Results<Ok<OfferingView>, ValidationProblem, ProblemHttpResult>> Run(string pubkey, string id, OfferingSpec? offering, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(UpdateOffering))]
+    [Signed]
+    public async Task<Results<Ok<OfferingView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "v1/providers/{pubkey}/offerings/{id}")] HttpRequest request, string pubkey, string id, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        var offering = await JsonBodies.ReadAsync<OfferingSpec>(request, cancellationToken);
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return OfferingProblems.NotYours();
         }

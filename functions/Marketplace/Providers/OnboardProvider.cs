@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Functions.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -9,15 +10,18 @@ public sealed class OnboardProvider(ProviderStore store, OnboardedEventOutbox ou
     [EndpointSummary("Onboard a provider")]
     [EndpointDescription("Signed by the provider's key, which becomes the provider's identity. 400 with field errors for an invalid profile, "
         + "409 if the key is already onboarded, 500 if the profile was saved but the provider-onboarded event could not be sent (send the request again).")]
-    public async Task<Results<Created<ProviderView>, ValidationProblem, ProblemHttpResult>> Run(ProviderProfile? profile, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(OnboardProvider))]
+    [Signed]
+    public async Task<Results<Created<ProviderView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers")] HttpRequest request, CancellationToken cancellationToken)
     {
+        var profile = await JsonBodies.ReadAsync<ProviderProfile>(request, cancellationToken);
         var errors = ProviderProfile.Validate(profile);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "Provider profile not valid");
         }
 
-        var caller = SignedCaller.Of(context);
+        var caller = SignedCaller.Of(request.HttpContext);
         var now = time.GetUtcNow();
         var provider = new ProviderEntity
         {

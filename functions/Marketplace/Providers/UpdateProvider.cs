@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Functions.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -9,9 +10,12 @@ public sealed class UpdateProvider(ProviderStore store, TimeProvider time)
     [EndpointSummary("Update a provider")]
     [EndpointDescription("Signed by the provider's own key (403 for any other). Replaces the whole profile; 400 with field errors if it is not valid, "
         + "404 if the key is not onboarded, 409 if the profile changed concurrently (read and retry).")]
-    public async Task<Results<Ok<ProviderView>, ValidationProblem, ProblemHttpResult>> Run(string pubkey, ProviderProfile? profile, HttpContext context, CancellationToken cancellationToken)
+    [Function(nameof(UpdateProvider))]
+    [Signed]
+    public async Task<Results<Ok<ProviderView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "v1/providers/{pubkey}")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
-        if (!SignedCaller.Of(context).Is(pubkey.Trim()))
+        var profile = await JsonBodies.ReadAsync<ProviderProfile>(request, cancellationToken);
+        if (!SignedCaller.Of(request.HttpContext).Is(pubkey.Trim()))
         {
             return ProviderProblems.NotYours();
         }

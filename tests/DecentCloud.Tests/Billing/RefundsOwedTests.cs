@@ -5,7 +5,7 @@ using DecentCloud.Functions.Billing;
 using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Billing.Invoices;
 using DecentCloud.Functions.Billing.Refunding;
-using DecentCloud.Functions.Hosting.Timers;
+using DecentCloud.Functions.Platform.Timers;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Tests.Support;
 using Microsoft.Extensions.Time.Testing;

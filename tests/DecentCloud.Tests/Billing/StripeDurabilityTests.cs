@@ -8,8 +8,8 @@ using Azure.Storage.Queues;
 using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Health;
-using DecentCloud.Functions.Hosting.Queues;
-using DecentCloud.Functions.Hosting.Timers;
+using DecentCloud.Functions.Platform.Queues;
+using DecentCloud.Functions.Platform.Timers;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Tests.Support;
 

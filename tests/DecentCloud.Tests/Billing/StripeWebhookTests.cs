@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using DecentCloud.Functions.Billing.StripeIntegration;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Testing;
 using DecentCloud.Tests.Support;
 using Microsoft.Extensions.Time.Testing;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Azure.Storage.Queues;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Functions.Operations;
 using DecentCloud.Tests.Support;
 

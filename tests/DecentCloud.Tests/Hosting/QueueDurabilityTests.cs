@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Azure.Core.Pipeline;
 using Azure.Storage.Queues;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Hosting;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Azure.Storage.Queues;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Hosting;

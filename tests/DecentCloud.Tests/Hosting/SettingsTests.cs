@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using DecentCloud.Functions.Hosting.Configuration;
+using DecentCloud.Functions.Platform.Configuration;
 using DecentCloud.Testing;
 using DecentCloud.Tests.Support;
 using Microsoft.Extensions.Options;
@@ -132,13 +132,13 @@ public sealed class SettingsTests
         services.AddSingleton<IConfiguration>(sample);
         services.AddSettings<StorageOptions>();
         services.AddSettings<FunctionHostOptions>();
-        services.AddSettings<DecentCloud.Functions.Hosting.Http.FunctionKeysOptions>();
+        services.AddSettings<DecentCloud.Functions.Platform.Http.FunctionKeysOptions>();
         using var provider = services.BuildServiceProvider();
 
         Assert.Equal("UseDevelopmentStorage=true", provider.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString);
         Assert.Equal(7071, provider.GetRequiredService<IOptions<FunctionHostOptions>>().Value.Port);
         Assert.Equal("127.0.0.1", provider.GetRequiredService<IOptions<FunctionHostOptions>>().Value.Address);
-        Assert.NotEmpty(provider.GetRequiredService<IOptions<DecentCloud.Functions.Hosting.Http.FunctionKeysOptions>>().Value.MasterKey);
+        Assert.NotEmpty(provider.GetRequiredService<IOptions<DecentCloud.Functions.Platform.Http.FunctionKeysOptions>>().Value.MasterKey);
     }
 
     [Fact]

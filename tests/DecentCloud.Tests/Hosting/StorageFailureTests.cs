@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Azure;
 using Azure.Storage.Queues;
-using DecentCloud.Functions.Hosting;
+using DecentCloud.Functions.Platform;
 
 namespace DecentCloud.Tests.Hosting;
 

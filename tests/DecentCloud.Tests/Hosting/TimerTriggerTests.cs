@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Azure.Storage.Blobs;
-using DecentCloud.Functions.Hosting.Timers;
+using DecentCloud.Functions.Platform.Timers;
 using DecentCloud.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 

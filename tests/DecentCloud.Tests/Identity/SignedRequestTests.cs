@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
-using DecentCloud.Functions.Hosting.Timers;
+using DecentCloud.Functions.Platform.Timers;
 using DecentCloud.Functions.Identity;
 using DecentCloud.Shared.Signing;
 using DecentCloud.Tests.Support;

@@ -1,5 +1,5 @@
 using FunctionApp = DecentCloud.Functions.Program;
-using DecentCloud.Functions.Hosting;
+using DecentCloud.Functions.Platform;
 using DecentCloud.Shared.Signing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using DecentCloud.Functions.Chatwoot.Webhooks;
-using DecentCloud.Functions.Hosting.Queues;
+using DecentCloud.Functions.Platform.Queues;
 
 namespace DecentCloud.Tests.Chatwoot.Webhooks;
 

@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using DecentCloud.Functions.Chatwoot.Webhooks;
-using DecentCloud.Functions.Hosting;
-using DecentCloud.Functions.Hosting.Http;
+using DecentCloud.Functions.Platform;
+using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Testing;
 
 namespace DecentCloud.Tests.Chatwoot.Webhooks;

@@ -1,17 +1,21 @@
-using FunctionApp = DecentCloud.Functions.Program;
+using System.Reflection;
+using System.Text.Json;
+using DecentCloud.Functions;
 using DecentCloud.Functions.Platform;
+using DecentCloud.FunctionsHost;
 using DecentCloud.Shared.Signing;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace DecentCloud.Tests.Support;
 
 /// <summary>
-/// The real function app (Program.Create, Kestrel on a free loopback port, real storage), started in
-/// this process from a private script root, with test settings and any extra test functions.
+/// The real function app as it runs in Azure: its build output (functions/bin) run by the local Functions host
+/// (infra/local/FunctionsHost) in its own isolated-worker process, against a test's storage, with test settings; the
+/// host's and the worker's log lines captured. <see cref="Services"/> are the app's own services built in the test's
+/// process over the same storage and settings, for reading and preparing what the app keeps.
 /// </summary>
 public sealed class TestFunctionApp : IAsyncDisposable
 {
+    /// <summary>host.json settings for tests: fast polling and few retries. Given to the host as overrides of the app's host.json.</summary>
     public const string DefaultHostJson = """
         {
           "version": "2.0",
@@ -27,112 +31,163 @@ public sealed class TestFunctionApp : IAsyncDisposable
         }
         """;
 
-    private readonly DirectoryInfo root;
+    private readonly ServiceProvider services;
     private bool stopped;
 
-    private TestFunctionApp(WebApplication app, DirectoryInfo root, CapturedLogs logs, HttpClient client)
+    private TestFunctionApp(LocalFunctionsHost host, ServiceProvider services, CapturedLogs logs, HttpClient client)
     {
-        App = app;
-        this.root = root;
+        Host = host;
+        this.services = services;
         Logs = logs;
         Client = client;
     }
 
-    public WebApplication App { get; }
+    /// <summary>The app's build output, which the test project builds first.</summary>
+    public static string AppDirectory { get; } =
+        typeof(TestFunctionApp).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "FunctionApp").Value!;
+
+    public LocalFunctionsHost Host { get; }
 
     public CapturedLogs Logs { get; }
 
-    /// <summary>Talks to the app's real HTTP listener; base address is the app root (paths start with api/).</summary>
+    /// <summary>Talks to the host's HTTP listener; base address is the app root (paths start with api/).</summary>
     public HttpClient Client { get; }
 
-    public IServiceProvider Services => App.Services;
+    /// <summary>The app's services (stores, queue writer, storage clients) over the app's storage and settings, in this process.</summary>
+    public IServiceProvider Services => services;
 
-    public static WebApplication Build(
-        string? storage,
-        string hostId,
-        Action<FunctionsApplicationBuilder>? configure,
-        IDictionary<string, string?>? settings,
-        string hostJson,
-        DirectoryInfo root,
-        CapturedLogs logs)
+    /// <summary>The settings every test app starts with; a test's own win.</summary>
+    public static Dictionary<string, string?> Settings(string? storage, string hostId) => new(StringComparer.OrdinalIgnoreCase)
     {
-        File.WriteAllText(Path.Combine(root.FullName, "host.json"), hostJson);
-        var values = new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = storage,
-            ["FUNCTIONS_HTTP_PORT"] = "0",
-            ["FUNCTIONS_HOST_ID"] = hostId,
-            ["FUNCTIONS_MASTER_KEY"] = TestKeys.Master,
-            ["FUNCTIONS_HOST_KEYS:default"] = TestKeys.Host,
+        ["AzureWebJobsStorage"] = storage,
+        ["FUNCTIONS_HTTP_PORT"] = "0",
+        ["FUNCTIONS_HOST_ID"] = hostId,
+        ["FUNCTIONS_MASTER_KEY"] = TestKeys.Master,
+        ["FUNCTIONS_HOST_KEYS__default"] = TestKeys.Host,
 
-            // Required by billing; outside services are unreachable unless a test points them at its stand-in.
-            ["STRIPE_SECRET_KEY"] = "sk_test_tests_not_a_real_key",
-            ["STRIPE_WEBHOOK_SECRET"] = TestKeys.StripeWebhookSecret,
-            ["STRIPE_API_BASE"] = "http://127.0.0.1:9",
-            ["STRIPE_MAX_NETWORK_RETRIES"] = "0",
-            ["CHECKOUT_SUCCESS_URL"] = "https://app.decentcloud.example/contracts/{CONTRACT_ID}/paid",
-            ["CHECKOUT_CANCEL_URL"] = "https://app.decentcloud.example/contracts/{CONTRACT_ID}",
-            ["SENDGRID_API_KEY"] = "SG.tests-not-a-real-key",
-            ["SENDGRID_API_HOST"] = "http://127.0.0.1:9",
-            ["EMAIL_FROM"] = "billing@decentcloud.example",
-            ["VIES_BASE_URL"] = "http://127.0.0.1:9/",
+        // Required by billing; outside services are unreachable unless a test points them at its stand-in.
+        ["STRIPE_SECRET_KEY"] = "sk_test_tests_not_a_real_key",
+        ["STRIPE_WEBHOOK_SECRET"] = TestKeys.StripeWebhookSecret,
+        ["STRIPE_API_BASE"] = "http://127.0.0.1:9",
+        ["STRIPE_MAX_NETWORK_RETRIES"] = "0",
+        ["CHECKOUT_SUCCESS_URL"] = "https://app.decentcloud.example/contracts/{CONTRACT_ID}/paid",
+        ["CHECKOUT_CANCEL_URL"] = "https://app.decentcloud.example/contracts/{CONTRACT_ID}",
+        ["SENDGRID_API_KEY"] = "SG.tests-not-a-real-key",
+        ["SENDGRID_API_HOST"] = "http://127.0.0.1:9",
+        ["EMAIL_FROM"] = "billing@decentcloud.example",
+        ["VIES_BASE_URL"] = "http://127.0.0.1:9/",
 
-            // Would ask the unreachable default Stripe address for its events every five minutes; the tests about it run it by hand.
-            ["AzureWebJobs.PollStripeEvents.Disabled"] = "true",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            values[key] = value;
-        }
+        // Would ask the unreachable default Stripe address for its events every five minutes; the tests about it run it by hand.
+        ["AzureWebJobs.PollStripeEvents.Disabled"] = "true",
+    };
 
-        return FunctionApp.Create([], root.FullName, builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(values);
-            builder.Logging.ClearProviders();
-            builder.Logging.SetMinimumLevel(LogLevel.Debug);
-            builder.Logging.AddProvider(logs);
-            configure?.Invoke(builder);
-        });
-    }
-
+    /// <param name="hostJson">host.json settings that override the app's own (as <c>AzureFunctionsJobHost__…</c> settings do in Azure).</param>
     public static async Task<TestFunctionApp> StartAsync(
         string? storage,
         string? hostId = null,
-        Action<FunctionsApplicationBuilder>? configure = null,
         IDictionary<string, string?>? settings = null,
-        string hostJson = DefaultHostJson)
+        string hostJson = DefaultHostJson,
+        CapturedLogs? logs = null)
     {
-        var root = Directory.CreateTempSubdirectory("dc-app-");
-        var logs = new CapturedLogs();
-        var app = Build(storage, hostId ?? UniqueHostId(), configure, settings, hostJson, root, logs);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestFunctionApp(app, root, logs, new HttpClient { BaseAddress = new Uri(address + "/") });
+        logs ??= new CapturedLogs();
+        var values = Settings(storage, hostId ?? UniqueHostId());
+        foreach (var (name, value) in HostJsonSettings(hostJson))
+        {
+            values[name] = value;
+        }
+
+        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[name] = value;
+        }
+
+        var host = await LocalFunctionsHost.StartAsync(new LocalFunctionsHostOptions
+        {
+            AppDirectory = AppDirectory,
+            Settings = values,
+            ConfigureLogging = logging =>
+            {
+                logging.ClearProviders();
+                logging.SetMinimumLevel(LogLevel.Debug);
+                logging.AddProvider(logs);
+            },
+        });
+        return new TestFunctionApp(host, AppServices(values), logs, new HttpClient { BaseAddress = host.BaseAddress });
+    }
+
+    /// <summary>The app's services as Program.cs registers them, over <paramref name="settings"/> and the app's host.json.</summary>
+    public static ServiceProvider AppServices(IDictionary<string, string?> settings)
+    {
+        var configuration = new ConfigurationManager();
+        configuration.AddAppSettings(AppDirectory);
+        configuration.AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key.Replace("__", ":", StringComparison.Ordinal), s.Value)));
+        var services = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddAppServices();
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>host.json's JSON as the <c>AzureFunctionsJobHost__…</c> settings that override it.</summary>
+    public static IEnumerable<KeyValuePair<string, string?>> HostJsonSettings(string hostJson)
+    {
+        using var document = JsonDocument.Parse(hostJson);
+        var flat = new List<KeyValuePair<string, string?>>();
+        Flatten(document.RootElement, "AzureFunctionsJobHost", flat);
+        return flat;
+    }
+
+    private static void Flatten(JsonElement element, string prefix, List<KeyValuePair<string, string?>> into)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    Flatten(property.Value, $"{prefix}__{property.Name}", into);
+                }
+
+                break;
+            case JsonValueKind.String:
+                into.Add(KeyValuePair.Create(prefix, element.GetString()));
+                break;
+            default:
+                into.Add(KeyValuePair.Create<string, string?>(prefix, element.GetRawText()));
+                break;
+        }
     }
 
     /// <summary>A client whose requests are signed with <paramref name="key"/>, as Decent Cloud clients sign them.</summary>
     public HttpClient SignedBy(Ed25519phKey key) =>
         new(new SigningHandler(key, TimeProvider.System, new SocketsHttpHandler())) { BaseAddress = Client.BaseAddress };
 
+    /// <summary>Runs a timer or queue function now, as an admin does with the Functions host's admin API; answers when it has started.</summary>
+    public async Task RunAsync(string function, string input = "")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"admin/functions/{function}") { Content = JsonContent.Create(new { input }) };
+        request.Headers.Add("x-functions-key", TestKeys.Master);
+        using var response = await Client.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+    }
+
     public static string UniqueHostId() => "t" + Guid.NewGuid().ToString("N")[..12];
 
     public static string UniqueQueueName(string purpose) => $"{purpose}-{Guid.NewGuid():N}"[..Math.Min(63, purpose.Length + 33)];
 
-    /// <summary>Stops the host gracefully, as the platform does on scale-in or deployment.</summary>
+    /// <summary>Stops the host and its worker gracefully, as the platform does on scale-in or deployment.</summary>
     public async Task StopAsync()
     {
         if (!stopped)
         {
             stopped = true;
-            await App.StopAsync();
+            await Host.DisposeAsync();
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        await App.DisposeAsync();
         Client.Dispose();
-        root.Delete(recursive: true);
+        await services.DisposeAsync();
     }
 }

@@ -12,6 +12,7 @@ public sealed class ListAdminActions(AdminAudit audit, TimeProvider time)
 
     [EndpointSummary("Admin audit trail")]
     [EndpointDescription("Admin. Every admin action of one month (default: this month, UTC), newest first: when, who (the key's name), what, on what, the outcome and the trace id. limit 1-1000, default 100.")]
+    [Query("month", "limit")]
     [Function(nameof(ListAdminActions))]
     public async Task<Results<Ok<IReadOnlyList<AdminAction>>, ValidationProblem>> Run([HttpTrigger(AuthorizationLevel.Admin, "get", Route = "v1/admin/actions")] HttpRequest request, CancellationToken cancellationToken)
     {

@@ -12,18 +12,21 @@ public sealed class AppFunctions
 {
     private readonly FrozenDictionary<string, AppFunction> byName;
 
-    public AppFunctions(Assembly assembly)
+    public AppFunctions(IEnumerable<Assembly> assemblies)
     {
-        ArgumentNullException.ThrowIfNull(assembly);
-        byName = assembly.GetTypes()
+        ArgumentNullException.ThrowIfNull(assemblies);
+        byName = assemblies.Distinct().SelectMany(assembly => assembly.GetTypes())
             .SelectMany(type => type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
             .Where(method => method.GetCustomAttribute<FunctionAttribute>() is not null)
             .Select(AppFunction.Of)
             .ToFrozenDictionary(f => f.Name, StringComparer.OrdinalIgnoreCase);
     }
 
-    /// <summary>The functions of this app (DecentCloud.Functions).</summary>
-    public static AppFunctions OfThisApp { get; } = new(typeof(AppFunctions).Assembly);
+    /// <summary>
+    /// The functions of this app (DecentCloud.Functions), and of the worker's entry assembly when that is another that
+    /// declares more functions beside them (as the Worker SDK declares the functions of referenced assemblies).
+    /// </summary>
+    public static AppFunctions OfThisApp { get; } = new(new[] { typeof(AppFunctions).Assembly, Assembly.GetEntryAssembly() }.OfType<Assembly>());
 
     public IEnumerable<AppFunction> All => byName.Values;
 

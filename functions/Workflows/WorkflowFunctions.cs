@@ -51,6 +51,7 @@ public sealed class ListWorkflows(WorkflowStore store)
     [EndpointSummary("List workflow instances by status")]
     [EndpointDescription("Admin. Instances whose status is the given one (running, completed or failed; default failed), at most 200, with "
         + "step, attempt, next run and last error. 400 for another status.")]
+    [Query("status")]
     [Function(nameof(ListWorkflows))]
     public async Task<Results<Ok<List<WorkflowSummary>>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Admin, "get", Route = "v1/admin/workflows")] HttpRequest request, CancellationToken cancellationToken)
     {

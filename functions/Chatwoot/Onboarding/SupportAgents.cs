@@ -16,6 +16,7 @@ public sealed partial class AddSupportAgent(ChatwootSupportStore support, Chatwo
     [EndpointDescription("Signed by the provider. Body { name, email }. The agent is the existing Chatwoot user of the account with that email, or a new "
         + "user (platform API) added to the account with the agent role; then a member of the provider's team and inbox. 201 with the agent; "
         + "400 for a bad body, 409 before the onboarding workflow made the team and inbox, 502 when Chatwoot refuses.")]
+    [JsonBody(typeof(SupportAgentRequest))]
     [Function(nameof(AddSupportAgent))]
     [Signed]
     public async Task<Results<Created<SupportAgentView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers/{pubkey}/support/agents")] HttpRequest request, string pubkey, CancellationToken cancellationToken)

@@ -12,6 +12,7 @@ public sealed class CreateAgentDelegation(DelegationStore store, TimeProvider ti
 
     [EndpointSummary("Delegate to an agent")]
     [EndpointDescription("Signed by the provider. The agent key may then call the agent endpoints its permissions allow (provision, health_check, heartbeat, fetch_contracts) until expiresAt (at most a year ahead). Sending it again for the same agent replaces it.")]
+    [JsonBody(typeof(DelegationRequest))]
     [Function(nameof(CreateAgentDelegation))]
     [Signed]
     public async Task<Results<Ok<DelegationView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers/{pubkey}/agent-delegations")] HttpRequest request, string pubkey, CancellationToken cancellationToken)

@@ -10,6 +10,7 @@ public sealed class AddSshKey(AccountStore store, TimeProvider time)
     [EndpointSummary("Add an SSH key")]
     [EndpointDescription("Signed by the account's own key (403 for any other). The body's publicKey is one OpenSSH public key line "
         + "(ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp256); 400 if it is not one, 409 if the account already has it.")]
+    [JsonBody(typeof(SshKeyRequest))]
     [Function(nameof(AddSshKey))]
     [Signed]
     public async Task<Results<Created<SshKeyView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/accounts/{pubkey}/ssh-keys")] HttpRequest request, string pubkey, CancellationToken cancellationToken)

@@ -11,6 +11,7 @@ public sealed class PutAccount(AccountStore store, TimeProvider time)
     [EndpointDescription("Signed by the account's own key (403 for any other). 201 when created, 200 when updated; 400 with field errors "
         + "for a missing or invalid contact email, 409 if the account changed concurrently (read and retry). emailVerified cannot be set; "
         + "a new email resets it to false.")]
+    [JsonBody(typeof(AccountSettings))]
     [Function(nameof(PutAccount))]
     [Signed]
     public async Task<Results<Created<AccountView>, Ok<AccountView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "v1/accounts/{pubkey}")] HttpRequest request, string pubkey, CancellationToken cancellationToken)

@@ -10,6 +10,7 @@ public sealed class PutBilling(AccountStore store, TimeProvider time)
     [EndpointSummary("Set billing settings")]
     [EndpointDescription("Signed by the account's own key (403 for any other). Replaces all billing settings; 400 with field errors if they "
         + "are not valid, 409 if they changed concurrently (read and retry).")]
+    [JsonBody(typeof(BillingSettings))]
     [Function(nameof(PutBilling))]
     [Signed]
     public async Task<Results<Ok<BillingView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "v1/accounts/{pubkey}/billing")] HttpRequest request, string pubkey, CancellationToken cancellationToken)

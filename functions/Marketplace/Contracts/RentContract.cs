@@ -15,6 +15,7 @@ public sealed class RentContract(ContractStore store, OfferingStore offerings, C
     [EndpointDescription("Signed by the renter. Body { providerPubkey, offeringId, hours?, sshKey, memo? }; hours default to 720. "
         + "The price is the offering's monthly price × hours / 720, rounded up. 400 with field errors for an invalid body or term, "
         + "404 if the offering does not exist or is hidden. 201 with the contract in state requested.")]
+    [JsonBody(typeof(RentRequest))]
     [Function(nameof(RentContract))]
     [Signed]
     public async Task<Results<Created<ContractView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/contracts")] HttpRequest request, CancellationToken cancellationToken)

@@ -11,6 +11,7 @@ public sealed class CreateOffering(OfferingStore store, ProviderStore providers,
     [EndpointSummary("Create an offering")]
     [EndpointDescription("Signed by the provider's own key (403 for any other). 400 with field errors for an invalid offering, "
         + "404 if the key is not an onboarded provider.")]
+    [JsonBody(typeof(OfferingSpec))]
     [Function(nameof(CreateOffering))]
     [Signed]
     public async Task<Results<Created<OfferingView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers/{pubkey}/offerings")] HttpRequest request, string pubkey, CancellationToken cancellationToken)

@@ -19,6 +19,7 @@ public sealed class SearchOfferings(OfferingStore store)
         + "required with minPrice or maxPrice, in minor units), minCpu, minRamGb and type (vm, container, baremetal). "
         + "pageSize is 1 to 100 (default 20); pass the answer's next as continuation for the next page (a page may hold fewer items "
         + "than pageSize and still have a next). 400 with an error per invalid parameter.")]
+    [Query("country", "currency", "minPrice", "maxPrice", "minCpu", "minRamGb", "type", "pageSize", "continuation")]
     [Function(nameof(SearchOfferings))]
     public async Task<Results<Ok<OfferingPage>, ValidationProblem>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/offerings")] HttpRequest request, CancellationToken cancellationToken)
     {

@@ -11,6 +11,7 @@ public sealed class UpdateOffering(OfferingStore store, TimeProvider time)
     [EndpointSummary("Update an offering")]
     [EndpointDescription("Signed by the provider's own key (403 for any other). Replaces the whole offering and keeps whether it is hidden; "
         + "400 with field errors if it is not valid, 404 if there is no such offering, 409 if it changed concurrently (read and retry).")]
+    [JsonBody(typeof(OfferingSpec))]
     [Function(nameof(UpdateOffering))]
     [Signed]
     public async Task<Results<Ok<OfferingView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "v1/providers/{pubkey}/offerings/{id}")] HttpRequest request, string pubkey, string id, CancellationToken cancellationToken)

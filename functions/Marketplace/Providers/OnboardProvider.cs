@@ -10,6 +10,7 @@ public sealed class OnboardProvider(ProviderStore store, OnboardedEventOutbox ou
     [EndpointSummary("Onboard a provider")]
     [EndpointDescription("Signed by the provider's key, which becomes the provider's identity. 400 with field errors for an invalid profile, "
         + "409 if the key is already onboarded, 500 if the profile was saved but the provider-onboarded event could not be sent (send the request again).")]
+    [JsonBody(typeof(ProviderProfile))]
     [Function(nameof(OnboardProvider))]
     [Signed]
     public async Task<Results<Created<ProviderView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers")] HttpRequest request, CancellationToken cancellationToken)

@@ -10,6 +10,7 @@ public sealed class UpdateProvider(ProviderStore store, TimeProvider time)
     [EndpointSummary("Update a provider")]
     [EndpointDescription("Signed by the provider's own key (403 for any other). Replaces the whole profile; 400 with field errors if it is not valid, "
         + "404 if the key is not onboarded, 409 if the profile changed concurrently (read and retry).")]
+    [JsonBody(typeof(ProviderProfile))]
     [Function(nameof(UpdateProvider))]
     [Signed]
     public async Task<Results<Ok<ProviderView>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "v1/providers/{pubkey}")] HttpRequest request, string pubkey, CancellationToken cancellationToken)

@@ -5,7 +5,7 @@ using DecentCloud.Functions.Billing;
 using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Billing.Invoices;
 using DecentCloud.Functions.Billing.Refunding;
-using DecentCloud.Functions.Platform.Timers;
+using Microsoft.Azure.Functions.Worker;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
@@ -50,7 +50,7 @@ public sealed partial class RefundsOwedTests(AzuriteFixture storage, BillingWorl
     }
 
     private static Task PayRefundsAsync(TestFunctionApp on) =>
-        ActivatorUtilities.CreateInstance<PayRefunds>(on.Services).Run(new TimerInfo(null, false, DateTimeOffset.UtcNow), CancellationToken.None);
+        ActivatorUtilities.CreateInstance<PayRefunds>(on.Services).Run(new TimerInfo(), CancellationToken.None);
 
     private async Task DeliverAsync(string body) =>
         Assert.Equal(HttpStatusCode.OK, (await StripeEvents.DeliverAsync(app.Client, body)).StatusCode);
@@ -135,7 +135,7 @@ public sealed partial class RefundsOwedTests(AzuriteFixture storage, BillingWorl
         if (ending == "timed out")
         {
             var later = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(2));
-            await ActivatorUtilities.CreateInstance<ExpireContracts>(app.Services, later).Run(new TimerInfo(null, false, later.GetUtcNow()), CancellationToken.None);
+            await ActivatorUtilities.CreateInstance<ExpireContracts>(app.Services, later).Run(new TimerInfo(), CancellationToken.None);
         }
         else
         {
@@ -249,7 +249,7 @@ public sealed partial class RefundsOwedTests(AzuriteFixture storage, BillingWorl
             MoveAsync(paid.ContractId, "cancel", market.Renter),
             MoveAsync(paid.ContractId, "reject", market.Provider),
             MoveAsync(paid.ContractId, "cancel", market.Renter),
-            sweep.Run(new TimerInfo(null, false, later.GetUtcNow()), CancellationToken.None).ContinueWith(_ => new HttpResponseMessage(HttpStatusCode.NoContent), TaskScheduler.Default));
+            sweep.Run(new TimerInfo(), CancellationToken.None).ContinueWith(_ => new HttpResponseMessage(HttpStatusCode.NoContent), TaskScheduler.Default));
 
         Assert.True(moves.Count(m => m.StatusCode == HttpStatusCode.OK) <= 1);
         Assert.All(moves, m => Assert.Contains(m.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Conflict, HttpStatusCode.NoContent }));

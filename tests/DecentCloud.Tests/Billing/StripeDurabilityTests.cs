@@ -1,15 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Azure.Core;
-using Azure.Core.Pipeline;
-using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Health;
 using DecentCloud.Functions.Platform.Queues;
-using DecentCloud.Functions.Platform.Timers;
+using Microsoft.Azure.Functions.Worker;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Tests.Support;
 
@@ -28,6 +25,7 @@ public sealed class StripeDurabilityTests(AzuriteFixture storage, BillingWorld w
     private static readonly DateTimeOffset NeverExpires = new(9999, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private readonly ContractsOutage outage = new();
+    private StorageProxy tables = null!;
     private TestFunctionApp app = null!;
     private Marketplace market = null!;
 
@@ -37,14 +35,10 @@ public sealed class StripeDurabilityTests(AzuriteFixture storage, BillingWorld w
         var settings = world.Settings();
         settings["AzureWebJobs.RedriveStripeEvents.Disabled"] = "true";
         settings["AzureWebJobs.PollStripeEvents.Disabled"] = "true";
-        app = await TestFunctionApp.StartAsync(storage.ConnectionString, settings: settings, configure: builder =>
-        {
-            // The app's one table client, with a switch that makes the Contracts table unreachable.
-            var options = new TableClientOptions();
-            options.Retry.MaxRetries = 0;
-            options.AddPolicy(outage, HttpPipelinePosition.PerCall);
-            builder.Services.AddSingleton(new TableServiceClient(storage.ConnectionString, options));
-        });
+        // The app reaches its tables through a proxy that can make one contract's rows in the Contracts table unreachable.
+        (tables, var throughProxy) = await StorageProxy.StartAsync(storage.ConnectionString, "TableEndpoint");
+        tables.Fails = request => outage.ContractId is { } id && request.Contains($"/{ContractStore.TableName}", StringComparison.Ordinal) && request.Contains(id, StringComparison.Ordinal);
+        app = await TestFunctionApp.StartAsync(throughProxy, settings: settings);
         market = await new Marketplace(app).OpenAsync(monthlyMinor: Net);
     }
 
@@ -52,11 +46,22 @@ public sealed class StripeDurabilityTests(AzuriteFixture storage, BillingWorld w
     {
         outage.ContractId = null;
         await app.DisposeAsync();
+        await tables.DisposeAsync();
     }
 
+    /// <summary>Runs a reconciler once, in this process, with the app's services: a run the test can count and wait for.</summary>
     private Task RunAsync<TTimer>()
-        where TTimer : ITimerFunction =>
-        ActivatorUtilities.CreateInstance<TTimer>(app.Services).Run(new TimerInfo(null, false, DateTimeOffset.UtcNow), CancellationToken.None);
+        where TTimer : class
+    {
+        var timer = ActivatorUtilities.CreateInstance<TTimer>(app.Services);
+        return timer switch
+        {
+            RedriveStripeEvents redrive => redrive.Run(new TimerInfo(), CancellationToken.None),
+            PollStripeEvents poll => poll.Run(new TimerInfo(), CancellationToken.None),
+            WatchPoisonQueues watch => watch.Run(new TimerInfo(), CancellationToken.None),
+            _ => throw new ArgumentException($"{typeof(TTimer).Name} is not one of the reconcilers these tests run."),
+        };
+    }
 
     private async Task<(ContractView Contract, CheckoutView Checkout)> CheckedOutAsync()
     {
@@ -275,7 +280,7 @@ public sealed class StripeDurabilityTests(AzuriteFixture storage, BillingWorld w
     /// While a contract id is set, every request to the Contracts table about that contract fails as a dropped connection
     /// would; other contracts (work left over from earlier tests) are not touched.
     /// </summary>
-    private sealed class ContractsOutage : HttpPipelinePolicy
+    private sealed class ContractsOutage
     {
         private volatile string? contractId;
 
@@ -283,28 +288,6 @@ public sealed class StripeDurabilityTests(AzuriteFixture storage, BillingWorld w
         {
             get => contractId;
             set => contractId = value;
-        }
-
-        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            Fail(message);
-            ProcessNext(message, pipeline);
-        }
-
-        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            Fail(message);
-            return ProcessNextAsync(message, pipeline);
-        }
-
-        private void Fail(HttpMessage message)
-        {
-            if (contractId is { } id
-                && message.Request.Uri.Path.Contains($"/{ContractStore.TableName}", StringComparison.Ordinal)
-                && Uri.UnescapeDataString(message.Request.Uri.ToString()).Contains(id, StringComparison.Ordinal))
-            {
-                throw new Azure.RequestFailedException(0, "The contracts table cannot be reached (test outage).", new IOException("Connection reset by peer."));
-            }
         }
     }
 

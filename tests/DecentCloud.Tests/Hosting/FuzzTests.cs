@@ -21,8 +21,7 @@ using DecentCloud.Tests.Billing;
 using DecentCloud.Tests.Chatwoot.Webhooks;
 using DecentCloud.Tests.Support;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Metadata;
-using Microsoft.AspNetCore.Routing;
+using Microsoft.Azure.Functions.Worker;
 using Xunit.Abstractions;
 
 namespace DecentCloud.Tests.Hosting;
@@ -59,7 +58,7 @@ public sealed partial class FuzzTests(AzuriteFixture storage, ITestOutputHelper 
         await using var app = await StartAsync();
         var world = await SeedAsync(app);
         using var signed = app.SignedBy(world.Signer);
-        var routes = Routes(app);
+        var routes = Routes();
         var failures = new List<string>();
         var sent = 0;
         var clock = Stopwatch.StartNew();
@@ -93,12 +92,12 @@ public sealed partial class FuzzTests(AzuriteFixture storage, ITestOutputHelper 
     }
 
     /// <summary>The app with every queue and timer function off: whatever changes in storage was done by an HTTP request.</summary>
-    private Task<TestFunctionApp> StartAsync() =>
-        TestFunctionApp.StartAsync(
-            storage.ConnectionString,
-            configure: builder => builder.Configuration.AddInMemoryCollection(
-                builder.Functions.All.Where(f => f is not HttpFunction).Select(f => KeyValuePair.Create($"AzureWebJobs.{f.Name}.Disabled", (string?)"true"))),
-            settings: new Dictionary<string, string?> { ["CHATWOOT_WEBHOOK_SECRET"] = ChatwootSecret });
+    private Task<TestFunctionApp> StartAsync()
+    {
+        var settings = AppFunctions.OfThisApp.All.Where(f => f.Http is null).ToDictionary(f => $"AzureWebJobs.{f.Name}.Disabled", _ => (string?)"true");
+        settings["CHATWOOT_WEBHOOK_SECRET"] = ChatwootSecret;
+        return TestFunctionApp.StartAsync(storage.ConnectionString, settings: settings);
+    }
 
     private sealed record World(Ed25519phKey Signer, string OfferingId, string ContractId);
 
@@ -141,46 +140,28 @@ public sealed partial class FuzzTests(AzuriteFixture storage, ITestOutputHelper 
         public bool Mutating => Function.Method != "GET";
     }
 
-    /// <summary>Every HTTP function of the catalog, with what its endpoint and its Run method say about keys, signatures, body and query.</summary>
-    private static List<Route> Routes(TestFunctionApp app)
+    /// <summary>Every HTTP function of the app, with what its attributes say about keys, signatures, body and query.</summary>
+    private static List<Route> Routes()
     {
-        var endpoints = ((IEndpointRouteBuilder)app.App).DataSources.SelectMany(source => source.Endpoints).ToList();
         var routes = new List<Route>();
-        foreach (var function in app.Services.GetRequiredService<FunctionCatalog>().HttpFunctions)
+        foreach (var app in AppFunctions.OfThisApp.All.Where(f => f.Http is not null).OrderBy(f => f.Name, StringComparer.Ordinal))
         {
-            var endpoint = endpoints.Single(e => e.Metadata.GetMetadata<HttpFunctionMetadata>()?.Name == function.Name);
-            var signed = endpoint.Metadata.GetMetadata<SignedRequestMetadata>() is not null;
+            var trigger = app.Http!;
+            var function = new HttpFunction(app.Name, app.Method.DeclaringType!, trigger.Methods!.Single().ToUpperInvariant(), trigger.Route!, trigger.AuthLevel);
+            var signed = app.Attribute<SignedAttribute>() is not null;
             var auth = function.Type == typeof(StripeWebhook) ? Auth.Stripe
                 : function.Type == typeof(ChatwootWebhook) ? Auth.Chatwoot
                 : signed ? Auth.Signature
                 : function.Level switch { AuthorizationLevel.Admin => Auth.MasterKey, AuthorizationLevel.Function => Auth.FunctionKey, _ => Auth.None };
             var names = RouteParameter().Matches(function.Route).Select(m => m.Groups[1].Value).ToList();
-            var run = function.Type.GetMethod("Run", BindingFlags.Public | BindingFlags.Instance)!;
-            Type? body = null;
-            var query = new List<string>();
-            foreach (var parameter in run.GetParameters())
-            {
-                var type = Nullable.GetUnderlyingType(parameter.ParameterType) ?? parameter.ParameterType;
-                if (names.Contains(parameter.Name!, StringComparer.OrdinalIgnoreCase) || type == typeof(HttpContext) || type == typeof(HttpRequest) || type == typeof(CancellationToken))
-                {
-                    continue;
-                }
-
-                if (type == typeof(string) || type.IsPrimitive || type.IsEnum || type == typeof(DateTimeOffset) || type == typeof(Guid))
-                {
-                    query.Add(parameter.GetCustomAttributes().OfType<IFromQueryMetadata>().FirstOrDefault()?.Name ?? parameter.Name!);
-                }
-                else
-                {
-                    body = type;
-                }
-            }
-
-            routes.Add(new Route(function, auth, names, body, query));
+            routes.Add(new Route(function, auth, names, app.Attribute<JsonBodyAttribute>()?.Type, app.Attribute<QueryAttribute>()?.Names ?? []));
         }
 
         return routes;
     }
+
+    /// <summary>An HTTP function as its trigger declares it.</summary>
+    private sealed record HttpFunction(string Name, Type Type, string Method, string Route, AuthorizationLevel Level);
 
     [GeneratedRegex(@"\{([^}:?=*]+)[^}]*\}")]
     private static partial Regex RouteParameter();
@@ -517,8 +498,8 @@ public sealed partial class FuzzTests(AzuriteFixture storage, ITestOutputHelper 
             ("no headers", [], false),
             ("garbage Authorization", [H("Authorization", "Bearer " + new string('z', 3000))], false),
             ("garbage Authorization", [H("Authorization", "Basic !!!")], true),
-            ("garbage function key", [H(FunctionKeyMiddleware.HeaderName, "x")], false),
-            ("garbage function key", [H(FunctionKeyMiddleware.HeaderName, new string('k', 8000))], false),
+            ("garbage function key", [H("x-functions-key", "x")], false),
+            ("garbage function key", [H("x-functions-key", new string('k', 8000))], false),
             ("garbage signature headers", [H(SignatureHeaders.PublicKeyHeader, "zz"), H(SignatureHeaders.SignatureHeader, "!!"), H(SignatureHeaders.TimestampHeader, "abc"), H(SignatureHeaders.NonceHeader, "not-a-uuid")], false),
             ("garbage signature headers", [H(SignatureHeaders.PublicKeyHeader, new string('0', 64)), H(SignatureHeaders.SignatureHeader, new string('0', 128)), H(SignatureHeaders.TimestampHeader, "99999999999999999999999999"), H(SignatureHeaders.NonceHeader, Guid.NewGuid().ToString())], false),
             ("garbage signature headers", [H(SignatureHeaders.PublicKeyHeader, "ed25519:" + new string('f', 4000)), H(SignatureHeaders.TimestampHeader, "-1")], false),
@@ -623,10 +604,10 @@ public sealed partial class FuzzTests(AzuriteFixture storage, ITestOutputHelper 
             case Auth.Signature:
                 return signed;
             case Auth.MasterKey:
-                request.Headers.TryAddWithoutValidation(FunctionKeyMiddleware.HeaderName, TestKeys.Master);
+                request.Headers.TryAddWithoutValidation("x-functions-key", TestKeys.Master);
                 return plain;
             case Auth.FunctionKey:
-                request.Headers.TryAddWithoutValidation(FunctionKeyMiddleware.HeaderName, TestKeys.Host);
+                request.Headers.TryAddWithoutValidation("x-functions-key", TestKeys.Host);
                 return plain;
             case Auth.Stripe:
                 var stripe = HMACSHA256.HashData(Encoding.UTF8.GetBytes(TestKeys.StripeWebhookSecret), (byte[])[.. Utf8($"{timestamp}."), .. body]);

@@ -5,21 +5,12 @@ using DecentCloud.Functions.Identity.Delegations;
 using DecentCloud.Shared.Signing;
 using DecentCloud.Tests.Support;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace DecentCloud.Tests.Identity;
 
 public sealed record AgentSeen(string Agent, string Provider);
 
-public sealed class EchoAgent
-{
-    public Ok<AgentSeen> Run(HttpContext context)
-    {
-        var caller = AgentCaller.Of(context);
-        return TypedResults.Ok(new AgentSeen(caller.AgentKeyHex, caller.ProviderKeyHex));
-    }
-}
-
+/// <summary>The delegation check, run by the worker middleware, in front of the agent test functions of tests/DecentCloud.Functions.TestApp.</summary>
 public sealed class AgentDelegationTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>, IAsyncLifetime
 {
     private static readonly string[] Heartbeat = ["heartbeat"];
@@ -28,9 +19,7 @@ public sealed class AgentDelegationTests(AzuriteFixture storage) : IClassFixture
     private TestFunctionApp app = null!;
 
     public async Task InitializeAsync() =>
-        app = await TestFunctionApp.StartAsync(storage.ConnectionString, configure: builder => builder.Functions
-            .AgentHttp<EchoAgent>("GET", "v1/test/agent/heartbeat", AgentPermission.Heartbeat)
-            .AgentHttp<EchoAgent>("GET", "v1/test/agent/provision", AgentPermission.Provision, name: "EchoAgentProvision"));
+        app = await TestFunctionApp.StartAsync(storage.ConnectionString, withTestFunctions: true);
 
     public async Task DisposeAsync() => await app.DisposeAsync();
 

@@ -5,12 +5,11 @@ using System.Text;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
-using DecentCloud.Functions.Platform.Timers;
+using Microsoft.Azure.Functions.Worker;
 using DecentCloud.Functions.Identity;
 using DecentCloud.Shared.Signing;
 using DecentCloud.Tests.Support;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Time.Testing;
 
 namespace DecentCloud.Tests.Identity;
@@ -19,24 +18,7 @@ public sealed record SignedEcho(string PublicKey, string Body);
 
 public sealed record Order(string OfferingId, int Hours);
 
-/// <summary>A signed test function: echoes the verified caller's key and the body it read itself.</summary>
-public sealed class EchoSigned
-{
-    public async Task<Ok<SignedEcho>> Run(HttpContext context, CancellationToken cancellationToken)
-    {
-        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
-        var body = await reader.ReadToEndAsync(cancellationToken);
-        return TypedResults.Ok(new SignedEcho(SignedCaller.Of(context).PublicKeyHex, body));
-    }
-}
-
-/// <summary>A signed test function whose body is bound by the host, as a real marketplace function's would be.</summary>
-public sealed class PlaceOrder
-{
-    public Ok<Order> Run(Order order, HttpContext context) =>
-        TypedResults.Ok(order with { OfferingId = $"{order.OfferingId} for {SignedCaller.Of(context).PublicKeyHex[..8]}" });
-}
-
+/// <summary>The signature check, run by the worker middleware, in front of the test functions of tests/DecentCloud.Functions.TestApp.</summary>
 public sealed class SignedRequestTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>, IAsyncLifetime
 {
     private const string EchoPath = "/api/v1/test/signed";
@@ -44,12 +26,7 @@ public sealed class SignedRequestTests(AzuriteFixture storage) : IClassFixture<A
     private TestFunctionApp app = null!;
 
     public async Task InitializeAsync() =>
-        app = await TestFunctionApp.StartAsync(
-            storage.ConnectionString,
-            configure: builder => builder.Functions
-                .SignedHttp<EchoSigned>("GET", "v1/test/signed")
-                .SignedHttp<EchoSigned>("POST", "v1/test/signed", name: "EchoSignedPost")
-                .SignedHttp<PlaceOrder>("POST", "v1/test/orders"));
+        app = await TestFunctionApp.StartAsync(storage.ConnectionString, withTestFunctions: true);
 
     public async Task DisposeAsync() => await app.DisposeAsync();
 
@@ -383,7 +360,7 @@ public sealed class SignedRequestTests(AzuriteFixture storage) : IClassFixture<A
         }
 
         var purge = new PurgeExpiredNonces(app.Services.GetRequiredService<NonceStore>(), clock, app.Services.GetRequiredService<ILogger<PurgeExpiredNonces>>());
-        await purge.Run(new TimerInfo(null, IsPastDue: false, Occurrence: clock.GetUtcNow()), CancellationToken.None);
+        await purge.Run(new TimerInfo(), CancellationToken.None);
 
         foreach (var row in expired)
         {
@@ -404,7 +381,7 @@ public sealed class SignedRequestTests(AzuriteFixture storage) : IClassFixture<A
         await Nonces.DeleteAsync();
         var purge = new PurgeExpiredNonces(app.Services.GetRequiredService<NonceStore>(), TimeProvider.System, app.Services.GetRequiredService<ILogger<PurgeExpiredNonces>>());
 
-        await purge.Run(new TimerInfo(null, IsPastDue: false, Occurrence: null), CancellationToken.None);
+        await purge.Run(new TimerInfo(), CancellationToken.None);
 
         Assert.Contains(app.Logs.Entries, e => e.EventId.Id == 6003 && e.Message.Contains("Deleted 0 ", StringComparison.Ordinal));
     }

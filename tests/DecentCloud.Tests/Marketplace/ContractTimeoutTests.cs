@@ -1,7 +1,7 @@
 using DecentCloud.Functions.Billing;
 using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.Refunding;
-using DecentCloud.Functions.Platform.Timers;
+using Microsoft.Azure.Functions.Worker;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
@@ -64,7 +64,7 @@ public sealed class ContractTimeoutTests(AzuriteFixture storage) : IClassFixture
         var time = new FakeTimeProvider(Start.AddMinutes(61));
         var sweep = ActivatorUtilities.CreateInstance<ExpireContracts>(app.Services, time);
 
-        await sweep.Run(new TimerInfo(null, false, time.GetUtcNow()), CancellationToken.None);
+        await sweep.Run(new TimerInfo(), CancellationToken.None);
 
         async Task<string> StateOf(ContractEntity c) => (await store.FindAsync(c.PartitionKey, CancellationToken.None))!.State;
         Task<List<RefundOwedEntity>> RefundsOf(ContractEntity c) => rows.ListAsync<RefundOwedEntity>(c.PartitionKey, RefundOwedEntity.RowKeyPrefix, CancellationToken.None);
@@ -95,8 +95,8 @@ public sealed class ContractTimeoutTests(AzuriteFixture storage) : IClassFixture
         var time = new FakeTimeProvider(Start.AddHours(2));
         var sweep = ActivatorUtilities.CreateInstance<ExpireContracts>(app.Services, time);
 
-        await sweep.Run(new TimerInfo(null, false, null), CancellationToken.None);
-        await sweep.Run(new TimerInfo(null, false, null), CancellationToken.None);
+        await sweep.Run(new TimerInfo(), CancellationToken.None);
+        await sweep.Run(new TimerInfo(), CancellationToken.None);
 
         Assert.Single(await store.MovesAsync(contract.PartitionKey, CancellationToken.None));
     }

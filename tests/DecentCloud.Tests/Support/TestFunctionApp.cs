@@ -46,6 +46,10 @@ public sealed class TestFunctionApp : IAsyncDisposable
     public static string AppDirectory { get; } =
         typeof(TestFunctionApp).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "FunctionApp").Value!;
 
+    /// <summary>The app with the test functions of tests/DecentCloud.Functions.TestApp beside its own.</summary>
+    public static string TestAppDirectory { get; } =
+        typeof(TestFunctionApp).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "FunctionTestApp").Value!;
+
     public LocalFunctionsHost Host { get; }
 
     public CapturedLogs Logs { get; }
@@ -87,7 +91,8 @@ public sealed class TestFunctionApp : IAsyncDisposable
         string? hostId = null,
         IDictionary<string, string?>? settings = null,
         string hostJson = DefaultHostJson,
-        CapturedLogs? logs = null)
+        CapturedLogs? logs = null,
+        bool withTestFunctions = false)
     {
         logs ??= new CapturedLogs();
         var values = Settings(storage, hostId ?? UniqueHostId());
@@ -103,7 +108,7 @@ public sealed class TestFunctionApp : IAsyncDisposable
 
         var host = await LocalFunctionsHost.StartAsync(new LocalFunctionsHostOptions
         {
-            AppDirectory = AppDirectory,
+            AppDirectory = withTestFunctions ? TestAppDirectory : AppDirectory,
             Settings = values,
             ConfigureLogging = logging =>
             {
@@ -164,7 +169,7 @@ public sealed class TestFunctionApp : IAsyncDisposable
     /// <summary>Runs a timer or queue function now, as an admin does with the Functions host's admin API; answers when it has started.</summary>
     public async Task RunAsync(string function, string input = "")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"admin/functions/{function}") { Content = JsonContent.Create(new { input }) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"admin/functions/{function}") { Content = System.Net.Http.Json.JsonContent.Create(new { input }) };
         request.Headers.Add("x-functions-key", TestKeys.Master);
         using var response = await Client.SendAsync(request);
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);

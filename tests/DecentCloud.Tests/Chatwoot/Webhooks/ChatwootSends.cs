@@ -3,8 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using DecentCloud.Functions.Chatwoot.Webhooks;
-using DecentCloud.Functions.Platform;
-using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Testing;
 
 namespace DecentCloud.Tests.Chatwoot.Webhooks;
@@ -91,21 +89,5 @@ public static class ChatwootSends
         }
 
         return await client.SendAsync(request);
-    }
-
-    /// <summary>
-    /// Adds the webhook and its queue function, as Program.cs lists them, unless Program.cs already does.
-    /// </summary>
-    public static void AddChatwootWebhook(FunctionsApplicationBuilder builder)
-    {
-        if (builder.Functions.All.Any(f => f.Name == nameof(ChatwootWebhook)))
-        {
-            return;
-        }
-
-        builder.Services.AddChatwootWebhooks();
-        builder.Functions
-            .Http<ChatwootWebhook>("POST", "v1/webhooks/chatwoot", AuthorizationLevel.Anonymous)
-            .Queue<ProcessChatwootEvent, ChatwootEventMessage>(ChatwootWebhook.QueueName);
     }
 }

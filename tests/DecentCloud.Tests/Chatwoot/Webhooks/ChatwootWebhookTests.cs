@@ -37,7 +37,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
             settings["AzureWebJobs.ProcessChatwootEvent.Disabled"] = "true";
         }
 
-        return await TestFunctionApp.StartAsync(storage.ConnectionString, configure: ChatwootSends.AddChatwootWebhook, settings: settings, hostJson: hostJson);
+        return await TestFunctionApp.StartAsync(storage.ConnectionString, settings: settings, hostJson: hostJson);
     }
 
     private QueueClient Queue(string name) =>

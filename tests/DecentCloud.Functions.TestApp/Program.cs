@@ -1,0 +1,3 @@
+using Microsoft.Extensions.Hosting;
+
+await DecentCloud.Functions.Program.Create(args).RunAsync();

@@ -64,6 +64,17 @@ internal sealed partial class HttpFunctionProxy(
         var forwarded = ForwardAsync(context, workerUri, invocationId, forwarding.Token);
         var invoked = invoker.InvokeAsync(function, Request(function, context, invocationId), invocation.Token);
         var first = await Task.WhenAny(forwarded, invoked);
+        if (first == forwarded && forwarded.IsFaulted && !aborted.IsCancellationRequested && Unreadable(forwarded.Exception) is { } unreadable)
+        {
+            // The caller's own request could not be read (a malformed chunk, a body cut short): its 4xx, as the Functions
+            // host's server answers it, and the invocation, which never gets the request, is let go.
+            await invocation.CancelAsync();
+            _ = Observe(invoked);
+            LogUnreadable(logger, unreadable, function.Name, unreadable.StatusCode);
+            await ProblemAsync(context, unreadable.StatusCode, "Request not readable");
+            return;
+        }
+
         if (first == forwarded && forwarded.IsFaulted && !aborted.IsCancellationRequested)
         {
             // The request never reached the worker, whose invocation waits for it (15 s, whatever InvocationCancel
@@ -127,6 +138,24 @@ internal sealed partial class HttpFunctionProxy(
     }
 
     public void Dispose() => client.Dispose();
+
+    private static BadHttpRequestException? Unreadable(Exception? failure)
+    {
+        for (var inner = failure; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is BadHttpRequestException bad)
+            {
+                return bad;
+            }
+
+            if (inner is AggregateException { InnerExceptions.Count: 1 } one)
+            {
+                inner = one;
+            }
+        }
+
+        return null;
+    }
 
     private static InvocationRequest Request(FunctionDescriptor function, HttpContext context, string invocationId)
     {
@@ -238,6 +267,9 @@ internal sealed partial class HttpFunctionProxy(
             LogAbandoned(logger, ex);
         }
     }
+
+    [LoggerMessage(EventId = 1288, Level = LogLevel.Warning, Message = "Refused a call to {Function} with {Status}: the request could not be read")]
+    private static partial void LogUnreadable(ILogger logger, Exception exception, string function, int status);
 
     [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "Refused a call to {Function} ({Level} level): {Reason}")]
     private static partial void LogKeyRefused(ILogger logger, string function, AuthorizationLevel level, string reason);

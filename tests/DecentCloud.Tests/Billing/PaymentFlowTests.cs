@@ -12,18 +12,18 @@ using UglyToad.PdfPig;
 namespace DecentCloud.Tests.Billing;
 
 /// <summary>From Checkout to paid, invoiced, emailed and refunded, through the real host, Azurite and the stand-ins.</summary>
-public sealed partial class PaymentFlowTests(AzuriteFixture storage, BillingWorld world) : IClassFixture<AzuriteFixture>, IClassFixture<BillingWorld>, IAsyncLifetime
+public sealed partial class PaymentFlowTests(BillingAppFixture billing) : IClassFixture<BillingAppFixture>, IAsyncLifetime
 {
-    private TestFunctionApp app = null!;
+    private readonly BillingWorld world = billing.World;
+    private readonly TestFunctionApp app = billing.App;
     private Marketplace market = null!;
 
     public async Task InitializeAsync()
     {
-        app = await TestFunctionApp.StartAsync(storage.ConnectionString, settings: world.Settings());
         market = await new Marketplace(app).OpenAsync(monthlyMinor: 1500);
     }
 
-    public async Task DisposeAsync() => await app.DisposeAsync();
+    public Task DisposeAsync() => Task.CompletedTask;
 
     private async Task<(ContractView Contract, CheckoutView Checkout)> CheckedOutAsync()
     {
@@ -92,7 +92,7 @@ public sealed partial class PaymentFlowTests(AzuriteFixture storage, BillingWorl
     [Fact]
     public async Task The_same_events_delivered_three_times_in_shuffled_order_to_two_instances_yield_one_payment_one_invoice_one_email()
     {
-        await using var second = await TestFunctionApp.StartAsync(storage.ConnectionString, settings: world.Settings());
+        await using var second = await TestFunctionApp.StartAsync(billing.ConnectionString, settings: world.Settings());
         var (contract, checkout) = await CheckedOutAsync();
         var pending = StripeEvents.Event("checkout.session.completed", world.Stripe.CompletedSession(checkout.SessionId, 285, paymentStatus: "unpaid"), created: DateTimeOffset.UtcNow.AddMinutes(-3));
         var succeeded = StripeEvents.Event("checkout.session.async_payment_succeeded", world.Stripe.CompletedSession(checkout.SessionId, 285), created: DateTimeOffset.UtcNow.AddMinutes(-1));

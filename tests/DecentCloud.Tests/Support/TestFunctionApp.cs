@@ -207,6 +207,16 @@ public sealed class TestFunctionApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
+
+        // DC_TEST_LOG_DIR=/some/folder keeps every app's log lines (host, worker and test-side services) for a failing test.
+        if (Environment.GetEnvironmentVariable("DC_TEST_LOG_DIR") is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+            await File.WriteAllLinesAsync(
+                Path.Combine(folder, $"app-{DateTime.UtcNow:HHmmss.fff}-{Guid.NewGuid():N}.log"),
+                Logs.Entries.Select(e => $"{e.At:HH:mm:ss.fff} {e.Level} {e.Category}[{e.EventId.Id}/{e.EventId.Name}] {e.TraceId} {e.Message} {e.Exception}"));
+        }
+
         Client.Dispose();
         await services.DisposeAsync();
     }

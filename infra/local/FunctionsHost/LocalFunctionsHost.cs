@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using DecentCloud.FunctionsHost.Admin;
 using DecentCloud.FunctionsHost.Configuration;
 using DecentCloud.FunctionsHost.Durable;
 using DecentCloud.FunctionsHost.Http;
@@ -199,6 +200,8 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         builder.Services.AddSingleton<FunctionInvoker>();
         builder.Services.AddSingleton<DurableClientBindings>();
         builder.Services.AddSingleton<HttpFunctionProxy>();
+        builder.Services.AddSingleton<OnDemandRuns>();
+        builder.Services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<OnDemandRuns>());
         CheckOutputBindings(worker.Functions, logger);
         var triggers = new List<string>();
         triggers.AddRange(AddQueueListeners(builder.Services, worker.Functions, settings, logger));
@@ -208,6 +211,7 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         triggers.AddRange(HttpFunctions.Map(app, worker.Functions, settings, keys, logger));
+        app.Services.GetRequiredService<OnDemandRuns>().Map(app);
         return (app, triggers);
     }
 

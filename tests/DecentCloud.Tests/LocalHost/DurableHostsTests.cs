@@ -79,7 +79,8 @@ public sealed partial class DurableHostsTests(AzuriteFixture storage, ITestOutpu
     public async Task A_host_killed_between_two_activities_leaves_the_orchestration_to_a_restarted_host_which_makes_each_effect_once()
     {
         var names = SampleNames.Unique();
-        var records = Directory.CreateTempSubdirectory("chain-records-").FullName;
+        using var folder = new TemporaryFolder("chain-records-");
+        var records = folder.Path;
         var settings = new Dictionary<string, string?>
         {
             ["SAMPLE_STEP_RECORDS"] = records,
@@ -194,6 +195,13 @@ public sealed partial class DurableHostsTests(AzuriteFixture storage, ITestOutpu
 
     [GeneratedRegex(@"Started the worker process (\d+)")]
     private static partial Regex WorkerStarted();
+
+    private sealed class TemporaryFolder(string prefix) : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory(prefix).FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
 
     /// <summary>One run of the sample's Step: <c>{input}.{worker process}.{run}</c>.</summary>
     private sealed record StepRun(string Step, int WorkerProcessId)

@@ -66,6 +66,23 @@ public sealed class SampleHost : IAsyncDisposable
     {
         names ??= SampleNames.Unique();
         logs ??= new CapturedLogs();
+        var host = await LocalFunctionsHost.StartAsync(new LocalFunctionsHostOptions
+        {
+            AppDirectory = AppDirectory,
+            Settings = Settings(storage, names, settings),
+            ConfigureLogging = logging =>
+            {
+                logging.ClearProviders();
+                logging.SetMinimumLevel(LogLevel.Debug);
+                logging.AddProvider(logs!);
+            },
+        });
+        return new SampleHost(host, logs, storage, names, output);
+    }
+
+    /// <summary>The settings a test gives the sample app: its storage, a free port, test keys and its own names; <paramref name="extra"/> wins.</summary>
+    public static Dictionary<string, string?> Settings(string storage, SampleNames names, IDictionary<string, string?>? extra = null)
+    {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["AzureWebJobsStorage"] = storage,
@@ -81,23 +98,12 @@ public sealed class SampleHost : IAsyncDisposable
             ["AzureWebJobs.StartupTick.Disabled"] = "true",
             ["SAMPLE_TASK_HUB"] = "s" + names.HostId[1..],
         };
-        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
+        foreach (var (name, value) in extra ?? new Dictionary<string, string?>())
         {
             values[name] = value;
         }
 
-        var host = await LocalFunctionsHost.StartAsync(new LocalFunctionsHostOptions
-        {
-            AppDirectory = AppDirectory,
-            Settings = values,
-            ConfigureLogging = logging =>
-            {
-                logging.ClearProviders();
-                logging.SetMinimumLevel(LogLevel.Debug);
-                logging.AddProvider(logs!);
-            },
-        });
-        return new SampleHost(host, logs, storage, names, output);
+        return values;
     }
 
     public QueueClient Queue(string name) => Queues.GetQueueClient(name);

@@ -81,7 +81,7 @@ internal sealed partial class TimerListener(
     /// <returns>False: every later pass is not the first.</returns>
     private async Task<bool> RunOnceAsync(bool starting, CancellationToken stoppingToken)
     {
-        var (status, _) = await ReadStatusAsync(stoppingToken);
+        var (status, _) = await ReadStatusAsync(statusBlob, stoppingToken);
         var now = time.GetUtcNow();
         DateTimeOffset due;
         if (status is null)
@@ -141,7 +141,7 @@ internal sealed partial class TimerListener(
         var renewing = RenewAsync(lease, renewal.Token);
         try
         {
-            var (status, etag) = await ReadStatusAsync(stoppingToken);
+            var (status, etag) = await ReadStatusAsync(statusBlob, stoppingToken);
             if (status is not null && status.Last >= occurrence)
             {
                 return Outcome.AlreadyRun;
@@ -172,7 +172,7 @@ internal sealed partial class TimerListener(
         LogFiring(logger, function.Name, occurrence, isPastDue);
         try
         {
-            await invoker.InvokeAsync(function, schedule.Request(function.Trigger, status, isPastDue), stoppingToken);
+            await invoker.InvokeAsync(function, TimerSchedule.Request(function.Trigger, status, isPastDue), stoppingToken);
             return true;
         }
         catch (Exception) when (stoppingToken.IsCancellationRequested)
@@ -211,7 +211,8 @@ internal sealed partial class TimerListener(
             logger,
             cancellationToken);
 
-    private async Task<(ScheduleStatus? Status, ETag? ETag)> ReadStatusAsync(CancellationToken cancellationToken)
+    /// <summary>The schedule status a status blob holds, with its ETag; nulls when there is none yet.</summary>
+    public static async Task<(ScheduleStatus? Status, ETag? ETag)> ReadStatusAsync(BlobClient statusBlob, CancellationToken cancellationToken)
     {
         try
         {

@@ -25,8 +25,11 @@ internal sealed record TimerSchedule(string Expression, CronExpression Cron, boo
             throw new InvalidOperationException($"Timer function {function.Name} has schedule '{expression}', which is not a six-field NCRONTAB expression (second minute hour day month day-of-week).", ex);
         }
 
-        return new TimerSchedule(expression, cron, function.Trigger.Flag("runOnStartup") ?? false, function.Trigger.Flag("useMonitor") ?? true);
+        return new TimerSchedule(expression, cron, function.Trigger.Flag("runOnStartup") ?? false, UsesMonitor(function.Trigger));
     }
+
+    /// <summary>Whether the trigger keeps a schedule status (<c>useMonitor</c>, true unless turned off).</summary>
+    public static bool UsesMonitor(BindingDescriptor trigger) => trigger.Flag("useMonitor") ?? true;
 
     /// <summary>The next occurrence after <paramref name="instant"/>; never, for a schedule that has none.</summary>
     public DateTimeOffset NextAfter(DateTimeOffset instant) =>
@@ -36,13 +39,13 @@ internal sealed record TimerSchedule(string Expression, CronExpression Cron, boo
     /// The invocation the worker's timer extension reads: a TimerInfo as JSON (its schedule status, null when the
     /// monitor is off or for a runOnStartup run, and whether the run is late).
     /// </summary>
-    public InvocationRequest Request(BindingDescriptor trigger, ScheduleStatus? status, bool isPastDue)
+    public static InvocationRequest Request(BindingDescriptor trigger, ScheduleStatus? status, bool isPastDue)
     {
         var request = new InvocationRequest();
         var timer = new
         {
             Schedule = new { AdjustForDST = true },
-            ScheduleStatus = UseMonitor ? status : null,
+            ScheduleStatus = UsesMonitor(trigger) ? status : null,
             IsPastDue = isPastDue,
         };
         request.InputData.Add(new ParameterBinding { Name = trigger.Name, Data = new TypedData { Json = JsonSerializer.Serialize(timer) } });

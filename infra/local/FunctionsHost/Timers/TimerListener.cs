@@ -102,7 +102,7 @@ internal sealed partial class TimerListener(
         var late = due <= now;
         if (!late)
         {
-            await WaitUntilAsync(due, stoppingToken);
+            await WaitUntilAsync(due, time, stoppingToken);
         }
 
         if (await TryFireAsync(due, late, stoppingToken) == Outcome.Busy)
@@ -117,7 +117,7 @@ internal sealed partial class TimerListener(
     /// Waits until <paramref name="due"/> in slices: one <see cref="Task.Delay(TimeSpan, TimeProvider, CancellationToken)"/>
     /// cannot wait longer than about 49.7 days, and a yearly schedule (or one with no next occurrence) waits longer.
     /// </summary>
-    private async Task WaitUntilAsync(DateTimeOffset due, CancellationToken stoppingToken)
+    internal static async Task WaitUntilAsync(DateTimeOffset due, TimeProvider time, CancellationToken stoppingToken)
     {
         for (var left = due - time.GetUtcNow(); left > TimeSpan.Zero; left = due - time.GetUtcNow())
         {

@@ -8,21 +8,25 @@ namespace DecentCloud.FunctionsHost.Timers;
 /// <summary>The schedule monitor's record, as Functions keeps it in <c>azure-webjobs-hosts/timers/...</c>.</summary>
 internal sealed record ScheduleStatus(DateTimeOffset Last, DateTimeOffset Next, DateTimeOffset LastUpdated);
 
-/// <summary>A timer function's trigger: its six-field NCRONTAB schedule (UTC), runOnStartup and useMonitor.</summary>
+/// <summary>
+/// A timer function's trigger: its NCRONTAB schedule (UTC; six fields from the second, or five from the minute, as the
+/// timer extension reads it), runOnStartup and useMonitor.
+/// </summary>
 internal sealed record TimerSchedule(string Expression, CronExpression Cron, bool RunOnStartup, bool UseMonitor)
 {
     public const string TriggerType = "timerTrigger";
 
     public static TimerSchedule Of(FunctionDescriptor function, string expression)
     {
+        var fields = expression.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         CronExpression cron;
         try
         {
-            cron = CronExpression.Parse(expression, CronFormat.IncludeSeconds);
+            cron = CronExpression.Parse(expression, fields.Length == 5 ? CronFormat.Standard : CronFormat.IncludeSeconds);
         }
         catch (CronFormatException ex)
         {
-            throw new InvalidOperationException($"Timer function {function.Name} has schedule '{expression}', which is not a six-field NCRONTAB expression (second minute hour day month day-of-week).", ex);
+            throw new InvalidOperationException($"Timer function {function.Name} has schedule '{expression}', which is not an NCRONTAB expression (second minute hour day month day-of-week, or the last five of them).", ex);
         }
 
         return new TimerSchedule(expression, cron, function.Trigger.Flag("runOnStartup") ?? false, function.Trigger.Flag("useMonitor") ?? true);

@@ -68,6 +68,24 @@ public sealed class TimerScheduleTests
         Assert.Contains(expression, refused.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0 */5 * * * *", null, true)]
+    [InlineData("0 * * * * *", null, true)]
+    [InlineData("*/5 * * * *", null, true)]
+    [InlineData("0 */5 * * * *", false, false)]
+    [InlineData("*/2 * * * * *", null, false)]
+    [InlineData("*/2 * * * * *", true, false)]
+    [InlineData("0,30 * * * * *", null, false)]
+    [InlineData("*/2 0-59 * * * *", null, false)]
+    [InlineData("*/2 0-29 * * * *", null, true)]
+    public void Schedule_is_monitored_unless_it_says_not_to_or_its_fields_from_the_minute_match_every_value_and_it_fires_more_than_once_a_minute(
+        string expression,
+        bool? useMonitor,
+        bool monitored)
+    {
+        Assert.Equal(monitored, Schedule(expression, useMonitor).UseMonitor);
+    }
+
     private static TimerSchedule Schedule(string expression, bool? useMonitor = null)
     {
         var monitor = useMonitor is { } flag ? $", \"useMonitor\": {(flag ? "true" : "false")}" : "";

@@ -42,6 +42,24 @@ public sealed class TimerSemanticsTests(AzuriteFixture storage, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Schedule_that_fires_more_than_once_a_minute_is_not_monitored_so_a_missed_occurrence_is_skipped_and_the_worker_gets_no_status()
+    {
+        var names = SampleNames.Unique();
+        var status = StatusBlob(names.HostId, "Tick");
+        var missed = WholeMinute(DateTimeOffset.UtcNow).AddMinutes(-4);
+        await status.GetParentBlobContainerClient().CreateIfNotExistsAsync();
+        await status.UploadAsync(BinaryData.FromObjectAsJson(new StatusRecord(missed.AddSeconds(-2), missed, missed.AddSeconds(-2))));
+
+        await using var app = await SampleHost.StartAsync(storage.ConnectionString, names, new Dictionary<string, string?> { ["SAMPLE_TICK_SCHEDULE"] = "*/2 * * * * *" }, output);
+
+        // The first run of a monitored schedule would be the missed one, at once.
+        await Eventually.HoldsAsync(async () => (await TicksAsync(app)).Count >= 2, "Tick fired twice");
+        var ticks = await TicksAsync(app);
+        Assert.All(ticks, tick => Assert.False(tick.IsPastDue));
+        Assert.All(ticks, tick => Assert.Null(tick.Occurrence));
+    }
+
+    [Fact]
     public async Task Schedule_that_is_not_ncrontab_stops_start_up_naming_the_function()
     {
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => SampleHost.StartAsync(

@@ -60,6 +60,26 @@ public sealed class TimerSemanticsTests(AzuriteFixture storage, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Run_on_startup_with_a_missed_occurrence_runs_once_as_the_past_due_run()
+    {
+        var names = SampleNames.Unique();
+        var status = StatusBlob(names.HostId, "StartupTick");
+        var newYear = new DateTimeOffset(DateTimeOffset.UtcNow.Year, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        await status.GetParentBlobContainerClient().CreateIfNotExistsAsync();
+        await status.UploadAsync(BinaryData.FromObjectAsJson(new StatusRecord(newYear.AddYears(-1), newYear, newYear.AddYears(-1))));
+
+        await using var app = await SampleHost.StartAsync(storage.ConnectionString, names, new Dictionary<string, string?> { ["AzureWebJobs.StartupTick.Disabled"] = "false" }, output);
+
+        // The start-up run comes before the status is updated, so once it names next year, every start-up run is in the queue.
+        StatusRecord after = null!;
+        await Eventually.HoldsAsync(async () => (after = await ReadAsync(status)).Next > newYear, "the missed occurrence ran");
+        var run = Assert.Single(await TicksAsync(app, "StartupTick"));
+        Assert.True(run.IsPastDue);
+        Assert.Equal(newYear, run.Occurrence);
+        Assert.Equal(newYear.AddYears(1), after.Next);
+    }
+
+    [Fact]
     public async Task Schedule_that_is_not_ncrontab_stops_start_up_naming_the_function()
     {
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => SampleHost.StartAsync(
@@ -80,11 +100,11 @@ public sealed class TimerSemanticsTests(AzuriteFixture storage, ITestOutputHelpe
     private static async Task<StatusRecord> ReadAsync(BlobClient status) =>
         (await status.DownloadContentAsync()).Value.Content.ToObjectFromJson<StatusRecord>()!;
 
-    private static async Task<List<TickRecord>> TicksAsync(SampleHost app)
+    private static async Task<List<TickRecord>> TicksAsync(SampleHost app, string function = "Tick")
     {
         var queue = app.Queue(app.Names.Ticks);
         return (await queue.ExistsAsync()).Value
-            ? (await queue.PeekMessagesAsync(32)).Value.Select(m => JsonSerializer.Deserialize<TickRecord>(m.Body.ToString())!).Where(t => t.Function == "Tick").ToList()
+            ? (await queue.PeekMessagesAsync(32)).Value.Select(m => JsonSerializer.Deserialize<TickRecord>(m.Body.ToString())!).Where(t => t.Function == function).ToList()
             : [];
     }
 

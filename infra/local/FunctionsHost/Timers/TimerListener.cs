@@ -50,8 +50,21 @@ internal sealed partial class TimerListener(
 
         if (schedule.RunOnStartup)
         {
-            // As in Functions: every instance that starts runs it once, outside the schedule.
-            await InvokeAsync(status: null, isPastDue: false, occurrence: null, stoppingToken);
+            // As in Functions: every instance that starts runs it once, outside the schedule, with the schedule's status
+            // (an initial one when none is stored yet); when the monitor finds a missed occurrence, its past-due run is
+            // the start-up run instead.
+            ScheduleStatus? stored = null;
+            await StorageRetry.UntilReadyAsync(
+                async () => (stored, _) = await ReadStatusAsync(stoppingToken),
+                $"reading the schedule status of timer function {function.Name}",
+                time,
+                logger,
+                stoppingToken);
+            var now = time.GetUtcNow();
+            if (!(schedule.UseMonitor && stored is not null && stored.Next <= now))
+            {
+                await InvokeAsync(stored ?? new ScheduleStatus(DateTimeOffset.MinValue, schedule.NextAfter(now), DateTimeOffset.MinValue), isPastDue: false, occurrence: null, stoppingToken);
+            }
         }
 
         var starting = true;

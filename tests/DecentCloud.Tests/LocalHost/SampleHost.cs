@@ -11,6 +11,8 @@ public sealed record SampleNames(string HostId, string Work, string Done, string
 {
     public string Poison => Work + "-poison";
 
+    public string Slow => "slow-" + HostId[1..];
+
     public static SampleNames Unique()
     {
         var id = Guid.NewGuid().ToString("N")[..12];
@@ -94,6 +96,7 @@ public sealed class SampleHost : IAsyncDisposable
             ["SAMPLE_DONE_QUEUE"] = names.Done,
             ["SAMPLE_TICKS_QUEUE"] = names.Ticks,
             ["SAMPLE_DESCRIBE_QUEUE"] = names.Describe,
+            ["SAMPLE_SLOW_QUEUE"] = names.Slow,
             ["SAMPLE_TICK_SCHEDULE"] = QuietSchedule,
             ["AzureWebJobs.StartupTick.Disabled"] = "true",
             ["SAMPLE_TASK_HUB"] = "s" + names.HostId[1..],

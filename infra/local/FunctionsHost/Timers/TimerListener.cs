@@ -50,8 +50,21 @@ internal sealed partial class TimerListener(
 
         if (schedule.RunOnStartup)
         {
-            // As in Functions: every instance that starts runs it once, outside the schedule.
-            await InvokeAsync(status: null, isPastDue: false, occurrence: null, stoppingToken);
+            // As in Functions: every instance that starts runs it once, outside the schedule, with the schedule's status
+            // (an initial one when none is stored yet); when the monitor finds a missed occurrence, its past-due run is
+            // the start-up run instead.
+            ScheduleStatus? stored = null;
+            await StorageRetry.UntilReadyAsync(
+                async () => (stored, _) = await ReadStatusAsync(statusBlob, stoppingToken),
+                $"reading the schedule status of timer function {function.Name}",
+                time,
+                logger,
+                stoppingToken);
+            var now = time.GetUtcNow();
+            if (!(schedule.UseMonitor && stored is not null && stored.Next <= now))
+            {
+                await InvokeAsync(stored ?? new ScheduleStatus(DateTimeOffset.MinValue, schedule.NextAfter(now), DateTimeOffset.MinValue), isPastDue: false, occurrence: null, stoppingToken);
+            }
         }
 
         var starting = true;
@@ -102,7 +115,7 @@ internal sealed partial class TimerListener(
         var late = due <= now;
         if (!late)
         {
-            await WaitUntilAsync(due, stoppingToken);
+            await WaitUntilAsync(due, time, stoppingToken);
         }
 
         if (await TryFireAsync(due, late, stoppingToken) == Outcome.Busy)
@@ -117,7 +130,7 @@ internal sealed partial class TimerListener(
     /// Waits until <paramref name="due"/> in slices: one <see cref="Task.Delay(TimeSpan, TimeProvider, CancellationToken)"/>
     /// cannot wait longer than about 49.7 days, and a yearly schedule (or one with no next occurrence) waits longer.
     /// </summary>
-    private async Task WaitUntilAsync(DateTimeOffset due, CancellationToken stoppingToken)
+    internal static async Task WaitUntilAsync(DateTimeOffset due, TimeProvider time, CancellationToken stoppingToken)
     {
         for (var left = due - time.GetUtcNow(); left > TimeSpan.Zero; left = due - time.GetUtcNow())
         {

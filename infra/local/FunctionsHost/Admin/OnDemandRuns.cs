@@ -215,7 +215,7 @@ internal sealed partial class OnDemandRuns(
             (status, _) = await TimerListener.ReadStatusAsync(blob, cancellationToken);
         }
 
-        return TimerSchedule.Request(function.Trigger, status, isPastDue: false);
+        return TimerSchedule.Request(function.Trigger, status, isPastDue: false, TimerSchedule.UsesMonitor(function.Trigger));
     }
 
     [LoggerMessage(EventId = 1226, Level = LogLevel.Warning, Message = "Refused to run {Function} on demand: {Reason}")]

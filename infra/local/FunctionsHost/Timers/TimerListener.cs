@@ -185,7 +185,7 @@ internal sealed partial class TimerListener(
         LogFiring(logger, function.Name, occurrence, isPastDue);
         try
         {
-            await invoker.InvokeAsync(function, TimerSchedule.Request(function.Trigger, status, isPastDue), stoppingToken);
+            await invoker.InvokeAsync(function, TimerSchedule.Request(function.Trigger, status, isPastDue, schedule.UseMonitor), stoppingToken);
             return true;
         }
         catch (Exception) when (stoppingToken.IsCancellationRequested)

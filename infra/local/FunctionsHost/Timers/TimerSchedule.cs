@@ -67,13 +67,14 @@ internal sealed record TimerSchedule(string Expression, CronExpression Cron, boo
     /// The invocation the worker's timer extension reads: a TimerInfo as JSON (its schedule status, null when the
     /// monitor is off or for a runOnStartup run, and whether the run is late).
     /// </summary>
-    public static InvocationRequest Request(BindingDescriptor trigger, ScheduleStatus? status, bool isPastDue)
+    /// <param name="useMonitor">Whether the schedule is monitored (<see cref="UseMonitor"/> of the parsed schedule).</param>
+    public static InvocationRequest Request(BindingDescriptor trigger, ScheduleStatus? status, bool isPastDue, bool useMonitor)
     {
         var request = new InvocationRequest();
         var timer = new
         {
             Schedule = new { AdjustForDST = true },
-            ScheduleStatus = UsesMonitor(trigger) ? status : null,
+            ScheduleStatus = useMonitor ? status : null,
             IsPastDue = isPastDue,
         };
         request.InputData.Add(new ParameterBinding { Name = trigger.Name, Data = new TypedData { Json = JsonSerializer.Serialize(timer) } });

@@ -19,6 +19,7 @@ internal sealed class HostLogTap : ILoggerProvider
 
     private readonly object gate = new();
     private readonly List<string> problems = [];
+    private readonly Dictionary<string, ProblemKind> kinds = new(StringComparer.Ordinal);
     private QueueCount? count;
     private int problemCount;
     private int workerProcessId;
@@ -29,14 +30,14 @@ internal sealed class HostLogTap : ILoggerProvider
     /// <summary>Warnings and errors the host and the worker logged.</summary>
     public int Problems => Volatile.Read(ref problemCount);
 
-    /// <summary>The first of them, as logged.</summary>
-    public IReadOnlyList<string> FirstProblems
+    /// <summary>The warnings and errors by kind (level, category and event id), each with how often and its first text.</summary>
+    public IReadOnlyList<ProblemKind> ProblemKinds
     {
         get
         {
             lock (gate)
             {
-                return [.. problems];
+                return [.. kinds.Values];
             }
         }
     }
@@ -81,11 +82,14 @@ internal sealed class HostLogTap : ILoggerProvider
         }
 
         Interlocked.Increment(ref problemCount);
-        var line = $"{level} {category}[{eventId.Id}]: {formatter(state, exception)}{(exception is null ? "" : $" ({exception.GetType().Name}: {exception.Message})")}";
+        var kind = $"{level} {category}[{eventId.Id}]";
+        var text = formatter(state, exception);
         lock (gate)
         {
+            kinds[kind] = kinds.TryGetValue(kind, out var known) ? known with { Count = known.Count + 1 } : new ProblemKind(kind, 1, ProblemKind.Shorten(text));
             if (problems.Count < Printed)
             {
+                var line = $"{kind}: {text}{(exception is null ? "" : $" ({exception.GetType().Name}: {exception.Message})")}";
                 problems.Add(line);
                 Progress.Line($"host log: {line}");
             }
@@ -153,5 +157,39 @@ internal sealed class QueueCount(string function, int target, Func<CpuSample> cp
             Volatile.Write(ref cpuAtTarget, cpu());
             reached.TrySetResult();
         }
+    }
+}
+
+/// <summary>One kind of warning or error logged during a benchmark (level, category and event id), how often, and its first text.</summary>
+internal sealed record ProblemKind(string Kind, int Count, string Example)
+{
+    public static string Shorten(string text)
+    {
+        var line = text.Split('\n')[0].Trim();
+        return line.Length <= 240 ? line : line[..240] + "…";
+    }
+
+    /// <summary>The kinds of several runs added up.</summary>
+    public static IReadOnlyList<ProblemKind> Merge(IEnumerable<IReadOnlyList<ProblemKind>> runs) =>
+        [.. runs.SelectMany(run => run)
+            .GroupBy(kind => kind.Kind, StringComparer.Ordinal)
+            .Select(group => new ProblemKind(group.Key, group.Sum(kind => kind.Count), group.First().Example))
+            .OrderByDescending(kind => kind.Count)];
+
+    /// <summary>A sentence for the report: none, or a list of the kinds.</summary>
+    public static string Markdown(IReadOnlyList<ProblemKind> kinds, string who)
+    {
+        if (kinds.Count == 0)
+        {
+            return $"{who} logged no warning or error.";
+        }
+
+        var md = new System.Text.StringBuilder($"{who} logged these warnings or errors (level, category [event id], how often, the first one's text):\n\n");
+        foreach (var kind in kinds)
+        {
+            md.AppendLine($"- {kind.Kind}, {kind.Count}×: {kind.Example.Replace("|", "\\|", StringComparison.Ordinal)}");
+        }
+
+        return md.ToString().TrimEnd();
     }
 }

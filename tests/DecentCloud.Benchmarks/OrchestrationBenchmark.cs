@@ -46,7 +46,7 @@ internal sealed record BurstResult(int Size, double WallMs, double StartMs, IRea
 }
 
 /// <summary>One session of one side: its sequential runs and bursts, and the warnings or errors logged meanwhile.</summary>
-internal sealed record OrchestrationSession(OrchestrationSide Side, int Number, double StartedMs, IReadOnlyList<SequentialRun> Sequential, IReadOnlyList<BurstResult> Bursts, int Problems);
+internal sealed record OrchestrationSession(OrchestrationSide Side, int Number, double StartedMs, IReadOnlyList<SequentialRun> Sequential, IReadOnlyList<BurstResult> Bursts, IReadOnlyList<ProblemKind> Problems);
 
 /// <summary>
 /// A three-activity orchestration through the local Functions host and a real worker (the sample app's <c>Chain</c>)
@@ -122,7 +122,7 @@ internal static class OrchestrationBenchmark
             bursts.Add(burst);
         }
 
-        return new OrchestrationSession(side, number, startedMs, sequential, bursts, log.Problems);
+        return new OrchestrationSession(side, number, startedMs, sequential, bursts, log.ProblemKinds);
     }
 
     public static string Name(OrchestrationSide side) => side == OrchestrationSide.Host ? "local host and worker" : "Durable Task Framework directly";

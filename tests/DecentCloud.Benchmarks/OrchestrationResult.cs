@@ -43,7 +43,7 @@ internal sealed record OrchestrationResult(
             var sequential = Sequential(side).Select(r => r.StoredMs).ToList();
             var bursts = Bursts(side).ToList();
             Progress.Line($"orchestrations: {OrchestrationBenchmark.Name(side),-31} one at a time median {Stats.Median(sequential):F0} ms (p90 {Stats.Percentile(sequential, 90):F0} ms); " +
-                          $"{BurstSize} at once median {Stats.Median(bursts.Select(b => b.WallMs)) / 1000:F2} s; {Sessions.Where(s => s.Side == side).Sum(s => s.Problems)} warnings or errors logged");
+                          $"{BurstSize} at once median {Stats.Median(bursts.Select(b => b.WallMs)) / 1000:F2} s; {Problems(side).Sum(p => p.Count)} warnings or errors logged");
         }
 
         Progress.Line($"orchestrations: latency host/direct {LatencyRatio:F2}x (target <= {TargetRatio:F1}x): {Verdict(LatencyMet)}");
@@ -105,7 +105,7 @@ internal sealed record OrchestrationResult(
         foreach (var session in Sessions)
         {
             md.AppendLine($"| {session.Number} | {Describe(session.Side)} | {session.StartedMs:F0} ms | {Stats.Median(session.Sequential.Select(r => r.StoredMs)):F0} ms " +
-                          $"| {string.Join(", ", session.Bursts.Select(b => $"{b.WallMs / 1000:F2} s"))} | {session.Problems} |");
+                          $"| {string.Join(", ", session.Bursts.Select(b => $"{b.WallMs / 1000:F2} s"))} | {session.Problems.Sum(p => p.Count)} |");
         }
 
         md.AppendLine();
@@ -136,6 +136,10 @@ internal sealed record OrchestrationResult(
                       "CPU is processor time over a burst: the benchmark's process (the local host, or the framework's worker and client; the benchmark's reads " +
                       "of the state are in it on both sides) and, for the host, the worker's; Azurite's is not in it. p90 is the nearest-rank 90th percentile.");
         md.AppendLine();
+        md.AppendLine(ProblemKind.Markdown(Problems(OrchestrationSide.Host), "Over its sessions, the local host and its worker"));
+        md.AppendLine();
+        md.AppendLine(ProblemKind.Markdown(Problems(OrchestrationSide.Direct), "Over its sessions, the framework run directly"));
+        md.AppendLine();
         md.AppendLine("Reading the figures: one at a time, both sides wait mostly on queue polling. The provider polls its control queues and its work-item queue, " +
                       "backing off while they are empty up to the longest interval above, and an orchestration of three activities passes through the queues " +
                       "seven times (start, three activity calls, three results), so the latency is largely the provider's polling on both sides, " +
@@ -145,6 +149,8 @@ internal sealed record OrchestrationResult(
                       "The absolute times are Azurite's on this machine, not a storage account's.");
         return md.ToString();
     }
+
+    private IReadOnlyList<ProblemKind> Problems(OrchestrationSide side) => ProblemKind.Merge(Sessions.Where(s => s.Side == side).Select(s => s.Problems));
 
     private IEnumerable<SequentialRun> Sequential(OrchestrationSide side) => Sessions.Where(s => s.Side == side).SelectMany(s => s.Sequential);
 

@@ -71,7 +71,7 @@ internal sealed class QueueBenchmark(BuildOutputs outputs, QueueSettings setting
 
     private int queues;
     private int rawDeletesNotFound;
-    private int hostProblems;
+    private readonly List<IReadOnlyList<ProblemKind>> hostProblems = [];
 
     public static async Task<QueueResult> RunAsync(BuildOutputs outputs, QueuePlan plan, CancellationToken cancellationToken)
     {
@@ -108,7 +108,7 @@ internal sealed class QueueBenchmark(BuildOutputs outputs, QueueSettings setting
         {
             RawDeletesNotFound = benchmark.rawDeletesNotFound,
             RawRetries = rawRetries.Count,
-            HostProblems = benchmark.hostProblems,
+            HostProblems = ProblemKind.Merge(benchmark.hostProblems),
         };
     }
 
@@ -153,7 +153,7 @@ internal sealed class QueueBenchmark(BuildOutputs outputs, QueueSettings setting
 
         await ExpectEmptyAsync(queue, cancellationToken);
         await ExpectEmptyAsync(service.GetQueueClient(queueName + "-poison"), cancellationToken);
-        hostProblems += log.Problems;
+        hostProblems.Add(log.ProblemKinds);
         var result = new QueueRun(messages, count.Elapsed.TotalSeconds, count.Cpu);
         Report("host", label, result);
         return result;

@@ -22,8 +22,8 @@ internal sealed record QueueResult(
     /// <summary>Requests the Azure SDK retried for the raw loop and its pre-fills.</summary>
     public int RawRetries { get; init; }
 
-    /// <summary>Warnings and errors the host and its worker logged over all host runs.</summary>
-    public int HostProblems { get; init; }
+    /// <summary>Warnings and errors the host and its worker logged over all host runs, by kind.</summary>
+    public IReadOnlyList<ProblemKind> HostProblems { get; init; } = [];
 
     private int BatchSize => Settings.BatchSize;
 
@@ -44,7 +44,7 @@ internal sealed record QueueResult(
         Progress.Line($"queue throughput: raw loop median {RawMedianRate:F0} msgs/s ({Stats.Median(Raw.Select(r => r.Seconds)):F2} s, p90 {Stats.Percentile(Raw.Select(r => r.Seconds), 90):F2} s), " +
                       $"CPU per 1000 messages {Stats.Median(Raw.Select(r => r.SelfCpuMsPerThousand)):F0} ms");
         Progress.Line($"queue throughput: host/raw {Ratio:P0} (target >= {TargetRatio:P0}): {Verdict(Passed)}");
-        Progress.Line($"queue throughput: raw loop client: {RawRetries} SDK retries, {RawDeletesNotFound} deletes answered 404 MessageNotFound; host and worker: {HostProblems} warnings or errors logged");
+        Progress.Line($"queue throughput: raw loop client: {RawRetries} SDK retries, {RawDeletesNotFound} deletes answered 404 MessageNotFound; host and worker: {HostProblems.Sum(p => p.Count)} warnings or errors logged");
         Progress.Line($"queue throughput: 1-minute load average {LoadBefore} before, {LoadAfter} after (2 or more on 2 cores means other work shared the machine)");
     }
 
@@ -96,7 +96,6 @@ internal sealed record QueueResult(
                       "by then, which is not timed) until the host has deleted the last message after the function ran for it; after the run the queue's " +
                       "ApproximateMessagesCount (which includes hidden messages) and its poison queue's are checked to be 0. Each host run starts a new " +
                       "host and worker, so the worker's first invocations (JIT) are in the timed part, as on a freshly started instance. " +
-                      $"Host and worker logged {HostProblems} warnings or errors over all host runs. "+
                       $"Raw loop: one loop of `QueueClient.ReceiveMessagesAsync({QueueBenchmark.RawBatchSize})` then `DeleteMessageAsync` for each message in turn, " +
                       "timed from its first receive until its last delete; the count is checked to be 0 after. " +
                       "The raw loop and the host's listener both use the Azure SDK; one warm-up run each first (not counted), " +
@@ -105,6 +104,8 @@ internal sealed record QueueResult(
                       "the worker's process; Azurite's is not in it. It measures each consumer's own cost independently of Azurite's speed. " +
                       $"The raw loop's client needed {RawRetries} SDK retries in this run, and {RawDeletesNotFound} of its deletes were answered 404 MessageNotFound " +
                       "(counted as deleted: the message is gone either way).");
+        md.AppendLine();
+        md.AppendLine(ProblemKind.Markdown(HostProblems, "Over all host runs, the host and its worker"));
         md.AppendLine();
         md.AppendLine("Reading the figures: the absolute rates are Azurite's. In-memory Azurite serves one request at a time on one core, " +
                       "and its receive and delete get slower as a queue grows (in a separate check on this machine, busy at the time, a delete took " +

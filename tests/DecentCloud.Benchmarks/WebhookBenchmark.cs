@@ -138,7 +138,7 @@ internal sealed class WebhookBenchmark
                       $"{stored.Messages} messages on {StripeWebhook.QueueName}, for {benchmark.failures.Accepted} events acknowledged; " +
                       $"{app.Log.Problems} warnings or errors logged by the host and the worker");
 
-        return new WebhookResult(plan, encoding.ToString(), sizes, sequential, bursts, benchmark.failures.Snapshot(), stored, retries.Count, app.Log.Problems, azuriteAge.Elapsed, loadBefore, loadAfter);
+        return new WebhookResult(plan, encoding.ToString(), sizes, sequential, bursts, benchmark.failures.Snapshot(), stored, retries.Count, app.Log.ProblemKinds, azuriteAge.Elapsed, loadBefore, loadAfter);
     }
 
     /// <summary>

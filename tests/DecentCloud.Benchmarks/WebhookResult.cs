@@ -13,7 +13,7 @@ internal sealed record WebhookResult(
     FailureCounts Failures,
     StoredEvents Stored,
     int BareRetries,
-    int HostProblems,
+    IReadOnlyList<ProblemKind> HostProblems,
     TimeSpan AzuriteAge,
     string LoadBefore,
     string LoadAfter)
@@ -61,7 +61,7 @@ internal sealed record WebhookResult(
         Progress.Line($"webhooks: {WebhookBurst.Rate:F0} webhooks/s with {WebhookBurst.Concurrency} senders (target >= {TargetRate:F0}/s): {Verdict(RateMet)}");
         Progress.Line($"webhooks: {Failures.NotOk} answers not 200 or without a receipt, of {Failures.NotOk + Failures.Accepted} (target 0): {Verdict(AnswersMet)}");
         Progress.Line($"webhooks: {Stored.Rows} rows and {Stored.Messages} messages for {Failures.Accepted} acknowledged events: {Verdict(StoredMet)}");
-        Progress.Line($"webhooks: bare writes: {Failures.BareFailures} failed, {BareRetries} SDK retries; host and worker: {HostProblems} warnings or errors logged");
+        Progress.Line($"webhooks: bare writes: {Failures.BareFailures} failed, {BareRetries} SDK retries; host and worker: {HostProblems.Sum(p => p.Count)} warnings or errors logged");
         Progress.Line($"webhooks: 1-minute load average {LoadBefore} before, {LoadAfter} after (2 or more on 2 cores means other work shared the machine)");
     }
 
@@ -135,7 +135,7 @@ internal sealed record WebhookResult(
                       "the queued events is off, so only the acknowledgement is measured (with it on, it would take each event off the queue and read and write " +
                       "the contract's rows while the next events arrive, on the same Azurite and the same cores). The app's other queue listeners and timers run as deployed. " +
                       "Log levels of the host and the worker are raised to Warning, to keep the console readable; this turns off the webhook's one Information line per event, " +
-                      $"which a deployed app writes. The host and the worker logged {HostProblems} warnings or errors during the run. " +
+                      "which a deployed app writes. " +
                       $"Each event is fixtures.json's `event` around its `checkout.session`, completed and paid, `{StripeEventSamples.EventType}`, " +
                       $"with an id of its own ({Sizes.BodyBytes} bytes of JSON), signed as Stripe signs, with the current time, before its timing starts. " +
                       $"The bare requests use the Azure SDK from the same process on the same Azurite, with their own queue and table (`{WebhookBenchmark.BareQueueName}`, `{WebhookBenchmark.BareTableName}`): " +
@@ -151,6 +151,8 @@ internal sealed record WebhookResult(
                       $"The bare writes needed {BareRetries} SDK retries, {Failures.BareFailures} failed. Azurite had been running {AzuriteAge.TotalSeconds:F0} s at the end. " +
                       "CPU is processor time during the burst: the benchmark's process (the load's client and, for the webhook, the local host) and the worker's; Azurite's is not in it. " +
                       "p90 and p99 are nearest-rank percentiles.");
+        md.AppendLine();
+        md.AppendLine(ProblemKind.Markdown(HostProblems, "During the run, the host and the worker"));
         if (Failures.Examples.Count > 0)
         {
             md.AppendLine();

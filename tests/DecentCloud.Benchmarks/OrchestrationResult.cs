@@ -140,12 +140,14 @@ internal sealed record OrchestrationResult(
         md.AppendLine();
         md.AppendLine(ProblemKind.Markdown(Problems(OrchestrationSide.Direct), "Over its sessions, the framework run directly"));
         md.AppendLine();
-        md.AppendLine("Reading the figures: one at a time, both sides wait mostly on queue polling. The provider polls its control queues and its work-item queue, " +
-                      "backing off while they are empty up to the longest interval above, and an orchestration of three activities passes through the queues " +
-                      "seven times (start, three activity calls, three results), so the latency is largely the provider's polling on both sides, " +
-                      "and the host's own cost (an invocation of the worker per orchestrator episode and per activity, over gRPC) is a small part of it. " +
-                      "In a burst, the orchestrations share the concurrency limits and Azurite's one thread; there the host's CPU per work item " +
-                      "(the local host's dispatch and the worker's invocation) is taken from the same 2 cores that Azurite and the framework need. " +
+        md.AppendLine("Reading the figures: one at a time, both sides wait mostly on queue polling. The provider polls its control queues and its " +
+                      "work-item queue, backing off while they are empty up to the longest interval above, and an orchestration of three activities passes " +
+                      "through the queues seven times (its start and three activity results through a control queue, three activity calls through the " +
+                      "work-item queue), so a single orchestration's latency depends on where each poller's back-off stands when a message arrives, on both " +
+                      "sides alike; the spread between median and p90 is that. The two sides fetch work differently: the framework's own dispatchers " +
+                      "in TaskHubWorker on one side; on the other, the DurableTask sidecar's dispatchers, which hand each work item over a gRPC stream to the " +
+                      "local host, which runs it as an invocation of the worker. In a burst, the orchestrations share the concurrency limits and Azurite's " +
+                      "one thread, and the host's and the worker's CPU per work item is taken from the same 2 cores that Azurite needs. " +
                       "The absolute times are Azurite's on this machine, not a storage account's.");
         return md.ToString();
     }

@@ -100,6 +100,7 @@ public sealed class SampleHost : IAsyncDisposable
             ["SAMPLE_TICK_SCHEDULE"] = QuietSchedule,
             ["AzureWebJobs.StartupTick.Disabled"] = "true",
             ["SAMPLE_TASK_HUB"] = "s" + names.HostId[1..],
+            ["SAMPLE_NOOP_QUEUE"] = "noop-" + names.HostId[1..],
         };
         foreach (var (name, value) in extra ?? new Dictionary<string, string?>())
         {

@@ -23,12 +23,19 @@ public sealed partial class ExpireContracts(ContractStore store, RefundsOwed ref
         // A scan of waiting contracts across partitions: fine at today's volume; an index by state is the next step.
         var filter = TableClient.CreateQueryFilter(
             $"RowKey eq {ContractEntity.ContractRowKey} and UpdatedAt lt {cutoff} and (State eq {"requested"} or State eq {"pending"} or State eq {"accepted"} or State eq {"provisioning"})");
-        await foreach (var contract in store.Table.QueryAsync<ContractEntity>(filter, cancellationToken: cancellationToken))
+        try
         {
-            if (await ExpireAsync(contract, now, cancellationToken))
+            await foreach (var contract in store.Table.QueryAsync<ContractEntity>(filter, cancellationToken: cancellationToken))
             {
-                moved++;
+                if (await ExpireAsync(contract, now, cancellationToken))
+                {
+                    moved++;
+                }
             }
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == StatusCodes.Status404NotFound && ex.ErrorCode == "TableNotFound")
+        {
+            // No contract was ever written on this storage account: nothing waits.
         }
 
         LogSwept(logger, moved);

@@ -100,4 +100,17 @@ public sealed class ContractTimeoutTests(AzuriteFixture storage) : IClassFixture
 
         Assert.Single(await store.MovesAsync(contract.PartitionKey, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task A_sweep_on_storage_where_no_contract_was_ever_written_finds_nothing_and_does_not_fail()
+    {
+        await using var fresh = await DecentCloud.Testing.Azurite.StartAsync();
+        await using var services = TestFunctionApp.AppServices(TestFunctionApp.Settings(fresh.ConnectionString, TestFunctionApp.UniqueHostId()));
+        var sweep = ActivatorUtilities.CreateInstance<ExpireContracts>(services);
+
+        await sweep.Run(new TimerInfo(), CancellationToken.None);
+
+        var tables = services.GetRequiredService<Azure.Data.Tables.TableServiceClient>();
+        Assert.Empty(await tables.QueryAsync().ToListAsync());
+    }
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the function app locally on http://127.0.0.1:7071 against Azurite on its default ports
-# (10000 blobs, 10001 queues, 10002 tables). Installs Azurite from npm on first use, starts it with
-# its data in .azurite/ (unless one is already listening), creates local.settings.json from the sample
-# on first run (the app does that), and stops Azurite again when the app stops (Ctrl-C).
+# (10000 blobs, 10001 queues, 10002 tables): the app's build (an isolated-worker app) run by the local
+# Functions host (infra/local/FunctionsHost), which starts the app's worker process as Azure Functions does.
+# Installs Azurite from npm on first use, starts it with its data in .azurite/ (unless one is already
+# listening), creates local.settings.json from the sample on first run, and stops Azurite again when the
+# host stops (Ctrl-C).
 set -euo pipefail
 # shellcheck source=infra/local/ensure-azurite.sh
 source "$(dirname "${BASH_SOURCE[0]}")/ensure-azurite.sh"
@@ -43,9 +45,14 @@ else
 fi
 
 cd "$root"
+if [ ! -f local.settings.json ]; then
+  cp local.settings.sample.json local.settings.json
+  echo "Created local.settings.json from local.settings.sample.json (safe local values; edit it to change a setting)."
+fi
 dotnet build functions --nologo -v quiet
-echo "Starting the function app: http://127.0.0.1:7071/api/health (Ctrl-C stops it)"
-# The app is run directly, not through 'dotnet run', so that signals reach it and it stops gracefully.
-dotnet functions/bin/Debug/net10.0/DecentCloud.Functions.dll "$@" &
+dotnet build infra/local/FunctionsHost --nologo -v quiet
+echo "Starting the local Functions host with the function app: http://127.0.0.1:7071/api/health (Ctrl-C stops it)"
+# The host is run directly, not through 'dotnet run', so that signals reach it and it stops the worker gracefully.
+dotnet infra/local/FunctionsHost/bin/Debug/net10.0/DecentCloud.FunctionsHost.dll functions/bin/Debug/net10.0 "$@" &
 app_pid=$!
 wait "$app_pid"

@@ -10,14 +10,16 @@ namespace DecentCloud.Benchmarks;
 internal static class BenchmarkCommand
 {
     private const string Usage =
-        "usage: dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|webhooks|pdf|all] [--quick] [--no-docs]\n" +
-        "  startup    process start until GET /api/health answers 200: function app against a bare ASP.NET Core app\n" +
-        "  queues     messages/s through a no-op queue function in the real host against a raw receive-and-delete loop\n" +
-        "  webhooks   Stripe webhook acknowledgement through the real host against a bare queue put, and webhooks/s under concurrency\n" +
-        "  pdf        InvoicePdf.Render time, allocations and size for an invoice and a credit note\n" +
-        "  all        every one of them (the default)\n" +
-        "  --quick    fewer runs and messages, for trying the benchmark out; implies --no-docs\n" +
-        "  --no-docs  print the figures but leave docs/performance.md alone";
+        "usage: dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|webhooks|orchestrations|pdf|all] [--quick] [--no-docs]\n" +
+        "  startup         process start until GET /api/health answers 200: the local Functions host and the app's worker against a bare ASP.NET Core app\n" +
+        "  queues          messages/s through a no-op queue function (local host and a real worker) against a raw receive-and-delete loop\n" +
+        "  webhooks        Stripe webhook acknowledgement through the local host and the worker against a bare queue put, and webhooks/s under concurrency\n" +
+        "  orchestrations  a three-activity orchestration through the local host and a worker against the Durable Task Framework directly:\n" +
+        "                  latency one at a time, and the wall time of 100 started at once\n" +
+        "  pdf             InvoicePdf.Render time, allocations and size for an invoice and a credit note\n" +
+        "  all             every one of them, one after the other (the default)\n" +
+        "  --quick         fewer runs and messages, for trying the benchmark out; implies --no-docs\n" +
+        "  --no-docs       print the figures but leave docs/performance.md alone";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -28,7 +30,7 @@ internal static class BenchmarkCommand
         {
             switch (arg)
             {
-                case "startup" or "queues" or "webhooks" or "pdf" or "all":
+                case "startup" or "queues" or "webhooks" or "orchestrations" or "pdf" or "all":
                     which = arg;
                     break;
                 case "--quick":
@@ -74,7 +76,7 @@ internal static class BenchmarkCommand
 
             if (which is "queues" or "all")
             {
-                var queues = await QueueBenchmark.RunAsync(quick ? QueuePlan.Quick : QueuePlan.Full, cancel.Token);
+                var queues = await QueueBenchmark.RunAsync(outputs, quick ? QueuePlan.Quick : QueuePlan.Full, cancel.Token);
                 queues.PrintSummary();
                 passed &= queues.Passed;
                 Publish(writeDocs, QueueResult.SectionId, queues.ToMarkdown(machine));
@@ -82,10 +84,18 @@ internal static class BenchmarkCommand
 
             if (which is "webhooks" or "all")
             {
-                var webhooks = await WebhookBenchmark.RunAsync(quick ? WebhookPlan.Quick : WebhookPlan.Full, cancel.Token);
+                var webhooks = await WebhookBenchmark.RunAsync(outputs, quick ? WebhookPlan.Quick : WebhookPlan.Full, cancel.Token);
                 webhooks.PrintSummary();
                 passed &= webhooks.Passed;
                 Publish(writeDocs, WebhookResult.SectionId, webhooks.ToMarkdown(machine));
+            }
+
+            if (which is "orchestrations" or "all")
+            {
+                var orchestrations = await OrchestrationBenchmark.RunAsync(outputs, quick ? OrchestrationPlan.Quick : OrchestrationPlan.Full, cancel.Token);
+                orchestrations.PrintSummary();
+                passed &= orchestrations.Passed;
+                Publish(writeDocs, OrchestrationResult.SectionId, orchestrations.ToMarkdown(machine));
             }
 
             if (which is "pdf" or "all")

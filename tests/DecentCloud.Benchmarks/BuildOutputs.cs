@@ -1,18 +1,17 @@
 using System.Reflection;
-using DecentCloud.Testing;
 
 namespace DecentCloud.Benchmarks;
 
 /// <summary>
-/// The two apps the start-up benchmark starts: the function app's and the bare app's DLLs, as this
-/// project's build just built them (both are project references, so they are built in its configuration).
+/// What the benchmarks run, as this project's build just built it (all are project references, so they are built in its
+/// configuration): the function app's and the sample app's output folders, which the local Functions host runs; the
+/// host's own DLL, which the start-up benchmark starts as a process; and the bare app's DLL.
 /// </summary>
-internal sealed record BuildOutputs(string Configuration, string FunctionsDll, string BareAppDll)
+internal sealed record BuildOutputs(string Configuration, string FunctionApp, string SampleApp, string FunctionsHostDll, string BareAppDll)
 {
     public static BuildOutputs Locate()
     {
         var configuration = Metadata("BuildConfiguration");
-        var framework = Metadata("TargetFramework");
         if (!string.Equals(configuration, "Release", StringComparison.Ordinal))
         {
             throw new BenchmarkException(
@@ -20,17 +19,27 @@ internal sealed record BuildOutputs(string Configuration, string FunctionsDll, s
                 "Run it with: dotnet run -c Release --project tests/DecentCloud.Benchmarks");
         }
 
-        var functions = Path.Combine(RepositoryRoot.Path, "functions", "bin", configuration, framework, "DecentCloud.Functions.dll");
-        var bare = Path.Combine(RepositoryRoot.Path, "tests", "DecentCloud.Benchmarks.BareApp", "bin", configuration, framework, "BareApp.dll");
-        foreach (var dll in new[] { functions, bare })
+        var outputs = new BuildOutputs(
+            configuration,
+            Metadata("FunctionApp"),
+            Metadata("FunctionsHostSampleApp"),
+            Path.Combine(Metadata("FunctionsHost"), "DecentCloud.FunctionsHost.dll"),
+            Path.Combine(Metadata("BareApp"), "BareApp.dll"));
+        foreach (var required in new[]
         {
-            if (!File.Exists(dll))
+            Path.Combine(outputs.FunctionApp, "DecentCloud.Functions.dll"),
+            Path.Combine(outputs.SampleApp, "FunctionsHost.SampleApp.dll"),
+            outputs.FunctionsHostDll,
+            outputs.BareAppDll,
+        })
+        {
+            if (!File.Exists(required))
             {
-                throw new BenchmarkException($"{dll} is not there; build the benchmark with dotnet build -c Release (it builds both apps).");
+                throw new BenchmarkException($"{required} is not there; build the benchmark with dotnet build -c Release (it builds everything it runs).");
             }
         }
 
-        return new BuildOutputs(configuration, functions, bare);
+        return outputs;
     }
 
     private static string Metadata(string key) =>

@@ -19,9 +19,9 @@ internal static class PerformanceDoc
         `<!-- benchmark:NAME:end -->`; a run rewrites only its own sections and leaves the rest of this
         file alone, so a new benchmark adds its own section and text outside the markers stays.
 
-        Host start-up, queue throughput, the Stripe webhook's acknowledgement and the invoice PDF:
-        `dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|webhooks|pdf|all]`
-        (about 3 minutes for `all` on 2 cores; `--quick` tries it out without writing here).
+        Start-up, queue throughput, the Stripe webhook's acknowledgement, orchestrations and the invoice PDF:
+        `dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|webhooks|orchestrations|pdf|all]`
+        (`--quick` tries it out without writing here).
 
         """;
 

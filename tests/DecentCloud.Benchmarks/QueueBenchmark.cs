@@ -1,21 +1,22 @@
 using System.Diagnostics;
+using System.Globalization;
 using Azure;
 using Azure.Core;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace DecentCloud.Benchmarks;
 
-/// <param name="CpuMs">CPU time the benchmark's own process (the host, or the raw loop's client) used while timed.</param>
-internal sealed record QueueRun(int Messages, double Seconds, double CpuMs)
+/// <param name="Cpu">CPU time while timed: the benchmark's own process (the local host, or the raw loop's client) and the worker's.</param>
+internal sealed record QueueRun(int Messages, double Seconds, CpuSample Cpu)
 {
     public double Rate => Messages / Seconds;
 
-    public double CpuMsPerThousand => CpuMs / Messages * 1000;
+    public double SelfCpuMsPerThousand => Cpu.Self.TotalMilliseconds / Messages * 1000;
+
+    public double WorkerCpuMsPerThousand => Cpu.Worker.TotalMilliseconds / Messages * 1000;
 }
 
 internal sealed record QueuePlan(int Messages, int Runs, int WarmUpMessages)
@@ -25,9 +26,29 @@ internal sealed record QueuePlan(int Messages, int Runs, int WarmUpMessages)
     public static QueuePlan Quick { get; } = new(300, 1, 50);
 }
 
+/// <summary>The function app's host.json <c>extensions.queues</c>, which the no-op function runs with.</summary>
+internal sealed record QueueSettings(int BatchSize, int NewBatchThreshold, string MessageEncoding, IReadOnlyDictionary<string, string?> Overrides)
+{
+    private const string Prefix = "AzureFunctionsJobHost__extensions__queues__";
+
+    public QueueMessageEncoding Encoding =>
+        string.Equals(MessageEncoding, "none", StringComparison.OrdinalIgnoreCase) ? QueueMessageEncoding.None : QueueMessageEncoding.Base64;
+
+    public static QueueSettings FromRepository()
+    {
+        var overrides = AppSettings.RepositoryQueueSettings();
+        // The Functions host's defaults where host.json is silent.
+        var batchSize = Number(overrides, "batchSize") ?? 16;
+        return new QueueSettings(batchSize, Number(overrides, "newBatchThreshold") ?? batchSize / 2, overrides.GetValueOrDefault(Prefix + "messageEncoding") ?? "base64", overrides);
+    }
+
+    private static int? Number(Dictionary<string, string?> overrides, string name) =>
+        overrides.GetValueOrDefault(Prefix + name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : null;
+}
+
 /// <summary>
-/// Messages per second through a no-op queue function in the real host, against a raw
-/// receive-and-delete loop, alternating between the two.
+/// Messages per second through a no-op queue function run by the local Functions host and a real worker (the sample
+/// app's <c>Discard</c>), against a raw receive-and-delete loop, alternating between the two.
 /// </summary>
 /// <remarks>
 /// Every measured run gets its own fresh private Azurite. Azurite 3.37's in-memory queue store runs a
@@ -37,7 +58,7 @@ internal sealed record QueuePlan(int Messages, int Runs, int WarmUpMessages)
 /// took 86 s instead of 9). A run of 2000 messages takes 10 to 30 s, so a fresh Azurite per run never
 /// meets that pass, and each consumer starts from the same empty store.
 /// </remarks>
-internal sealed class QueueBenchmark(string scriptRoot, QueueClientOptions rawClientOptions)
+internal sealed class QueueBenchmark(BuildOutputs outputs, QueueSettings settings, QueueClientOptions rawClientOptions)
 {
     /// <summary>The raw loop takes the most one receive allows.</summary>
     public const int RawBatchSize = 32;
@@ -50,19 +71,19 @@ internal sealed class QueueBenchmark(string scriptRoot, QueueClientOptions rawCl
 
     private int queues;
     private int rawDeletesNotFound;
+    private readonly List<IReadOnlyList<ProblemKind>> hostProblems = [];
 
-    public static async Task<QueueResult> RunAsync(QueuePlan plan, CancellationToken cancellationToken)
+    public static async Task<QueueResult> RunAsync(BuildOutputs outputs, QueuePlan plan, CancellationToken cancellationToken)
     {
-        using var root = ScriptRootFolder.CreateWithHostJson();
-        var options = await HostOptionsAsync(root.Path);
-        Progress.Line($"queue throughput: host.json extensions.queues batchSize {options.BatchSize}, newBatchThreshold {options.EffectiveNewBatchThreshold}, messageEncoding {options.MessageEncoding}");
+        var settings = QueueSettings.FromRepository();
+        Progress.Line($"queue throughput: the function app's host.json extensions.queues: batchSize {settings.BatchSize}, newBatchThreshold {settings.NewBatchThreshold}, messageEncoding {settings.MessageEncoding}");
         var rawRetries = new RetryCounter();
-        var rawClientOptions = new QueueClientOptions { MessageEncoding = options.Encoding };
+        var rawClientOptions = new QueueClientOptions { MessageEncoding = settings.Encoding };
         rawClientOptions.AddPolicy(rawRetries, HttpPipelinePosition.PerRetry);
-        var benchmark = new QueueBenchmark(root.Path, rawClientOptions);
+        var benchmark = new QueueBenchmark(outputs, settings, rawClientOptions);
         var loadBefore = LoadAverage.Read();
 
-        // Warm-up, not counted: JIT, the Azure SDK's connections.
+        // Warm-up, not counted: JIT in this process, the Azure SDK's connections.
         var warmUpHost = await benchmark.HostRunAsync("warm-up", plan.WarmUpMessages, cancellationToken);
         var warmUpRaw = await benchmark.RawRunAsync("warm-up", plan.WarmUpMessages, cancellationToken);
 
@@ -83,51 +104,57 @@ internal sealed class QueueBenchmark(string scriptRoot, QueueClientOptions rawCl
             }
         }
 
-        return new QueueResult(plan, options.BatchSize, options.EffectiveNewBatchThreshold, options.MessageEncoding, hostRuns, rawRuns, warmUpHost, warmUpRaw, loadBefore, LoadAverage.Read())
+        return new QueueResult(plan, settings, hostRuns, rawRuns, warmUpHost, warmUpRaw, loadBefore, LoadAverage.Read())
         {
             RawDeletesNotFound = benchmark.rawDeletesNotFound,
             RawRetries = rawRetries.Count,
+            HostProblems = ProblemKind.Merge(benchmark.hostProblems),
         };
     }
 
     /// <summary>
-    /// Builds the real app with the no-op function on a new queue, pre-fills the queue through the app's
-    /// own QueueWriter, then times from starting the app until the function has run for every message
-    /// and the queue is empty.
+    /// Pre-fills a new queue, starts the local host on the sample app with its no-op function listening there, and times
+    /// from the listener's start until the host has deleted every message after the function ran for it.
     /// </summary>
     private async Task<QueueRun> HostRunAsync(string label, int messages, CancellationToken cancellationToken)
     {
         await using var azurite = await StartAzuriteAsync(label, "host", cancellationToken);
         var queueName = NextQueueName("host");
-        var counter = new InvocationCounter(messages);
-        await using var app = InProcessApp.Create(azurite.ConnectionString, scriptRoot, configure: builder =>
-        {
-            builder.Services.AddSingleton(counter);
-            builder.Functions.Queue<NoOpFunction, NoOpMessage>(queueName);
-        });
-        var queue = await FillAsync(app.Services.GetRequiredService<QueueWriter>(), app.Services.GetRequiredService<QueueServiceClient>(), queueName, messages, cancellationToken);
+        var service = new QueueServiceClient(azurite.ConnectionString, new QueueClientOptions { MessageEncoding = settings.Encoding });
+        var queue = await FillAsync(service, queueName, messages, cancellationToken);
 
-        var cpu = CpuTime();
-        var stopwatch = Stopwatch.StartNew();
-        await app.StartAsync(cancellationToken);
-        while (!counter.Reached.IsCompleted)
+        var values = SampleAppSettings.For(azurite.ConnectionString, queueName, "benchhub");
+        foreach (var (name, value) in settings.Overrides)
         {
-            if (stopwatch.Elapsed > DrainDeadline)
-            {
-                throw new BenchmarkException($"The host ran the no-op function for {counter.Count} of {messages} messages on {queueName} within {DrainDeadline.TotalSeconds:F0} s.");
-            }
-
-            if (await Task.WhenAny(counter.Reached, Task.Delay(ProgressEvery, cancellationToken)) != counter.Reached)
-            {
-                Progress.Line($"queue throughput: {label} host     ... {counter.Count}/{messages} after {stopwatch.Elapsed.TotalSeconds:F0} s");
-            }
+            values[name] = value;
         }
 
-        await WaitUntilEmptyAsync(queue, stopwatch, cancellationToken);
-        stopwatch.Stop();
-        var result = new QueueRun(messages, stopwatch.Elapsed.TotalSeconds, (CpuTime() - cpu).TotalMilliseconds);
-        await app.StopAsync(CancellationToken.None);
+        var log = new HostLogTap();
+        var count = log.CountQueue(SampleAppSettings.NoOpFunction, messages, () => CpuSample.With(log.WorkerProcessId));
+        var started = Stopwatch.StartNew();
+        await using (var app = await HostedApp.StartAsync(outputs.SampleApp, values, log, cancellationToken))
+        {
+            var startMs = started.Elapsed.TotalMilliseconds;
+            while (!count.Reached.IsCompleted)
+            {
+                if (started.Elapsed > DrainDeadline)
+                {
+                    throw new BenchmarkException($"The host ran the no-op function for {count.Processed} of {messages} messages on {queueName} within {DrainDeadline.TotalSeconds:F0} s.");
+                }
 
+                if (await Task.WhenAny(count.Reached, Task.Delay(ProgressEvery, cancellationToken)) != count.Reached)
+                {
+                    Progress.Line($"queue throughput: {label} host     ... {count.Processed}/{messages} after {started.Elapsed.TotalSeconds:F0} s");
+                }
+            }
+
+            Progress.Line($"queue throughput: {label} host     (the host and its worker started in {startMs:F0} ms, not timed)");
+        }
+
+        await ExpectEmptyAsync(queue, cancellationToken);
+        await ExpectEmptyAsync(service.GetQueueClient(queueName + "-poison"), cancellationToken);
+        hostProblems.Add(log.ProblemKinds);
+        var result = new QueueRun(messages, count.Elapsed.TotalSeconds, count.Cpu);
         Report("host", label, result);
         return result;
     }
@@ -138,9 +165,9 @@ internal sealed class QueueBenchmark(string scriptRoot, QueueClientOptions rawCl
         await using var azurite = await StartAzuriteAsync(label, "raw loop", cancellationToken);
         var rawQueues = new QueueServiceClient(azurite.ConnectionString, rawClientOptions);
         var queueName = NextQueueName("raw");
-        var queue = await FillAsync(new QueueWriter(rawQueues), rawQueues, queueName, messages, cancellationToken);
+        var queue = await FillAsync(rawQueues, queueName, messages, cancellationToken);
 
-        var cpu = CpuTime();
+        var cpu = CpuSample.OfSelf();
         var stopwatch = Stopwatch.StartNew();
         var nextProgress = ProgressEvery;
         var deleted = 0;
@@ -176,10 +203,9 @@ internal sealed class QueueBenchmark(string scriptRoot, QueueClientOptions rawCl
             }
         }
 
-        await WaitUntilEmptyAsync(queue, stopwatch, cancellationToken);
         stopwatch.Stop();
-        var result = new QueueRun(messages, stopwatch.Elapsed.TotalSeconds, (CpuTime() - cpu).TotalMilliseconds);
-
+        var result = new QueueRun(messages, stopwatch.Elapsed.TotalSeconds, CpuSample.OfSelf() - cpu);
+        await ExpectEmptyAsync(queue, cancellationToken);
         Report("raw loop", label, result);
         return result;
     }
@@ -190,19 +216,13 @@ internal sealed class QueueBenchmark(string scriptRoot, QueueClientOptions rawCl
         return await Azurite.StartAsync(cancellationToken);
     }
 
-    /// <summary>host.json's extensions.queues as the host reads them (the app is built, not started, and touches no storage).</summary>
-    private static async Task<QueueHostOptions> HostOptionsAsync(string scriptRoot)
-    {
-        await using var app = InProcessApp.Create("UseDevelopmentStorage=true", scriptRoot);
-        return app.Services.GetRequiredService<IOptions<QueueHostOptions>>().Value;
-    }
-
     private string NextQueueName(string kind) => $"bench-{kind}-{Interlocked.Increment(ref queues)}";
 
-    /// <summary>Puts the messages on a new queue with parallel sends, before any timing starts.</summary>
-    private static async Task<QueueClient> FillAsync(QueueWriter writer, QueueServiceClient service, string queueName, int messages, CancellationToken cancellationToken)
+    /// <summary>Puts the messages on a new queue with parallel sends (the app's QueueWriter: its JSON and encoding), before any timing starts.</summary>
+    private static async Task<QueueClient> FillAsync(QueueServiceClient service, string queueName, int messages, CancellationToken cancellationToken)
     {
         Progress.Line($"queue throughput: pre-filling {queueName} with {messages} messages");
+        var writer = new QueueWriter(service);
         await Parallel.ForEachAsync(
             Enumerable.Range(1, messages),
             new ParallelOptions { MaxDegreeOfParallelism = FillParallelism, CancellationToken = cancellationToken },
@@ -215,27 +235,20 @@ internal sealed class QueueBenchmark(string scriptRoot, QueueClientOptions rawCl
             : throw new BenchmarkException($"{queueName} holds {count} messages after sending {messages}.");
     }
 
-    /// <summary>The count includes messages still hidden while their function runs, so 0 means every one was deleted.</summary>
-    private static async Task WaitUntilEmptyAsync(QueueClient queue, Stopwatch stopwatch, CancellationToken cancellationToken)
+    /// <summary>The count includes messages still hidden, so 0 means every one was deleted (and none went to the poison queue).</summary>
+    private static async Task ExpectEmptyAsync(QueueClient queue, CancellationToken cancellationToken)
     {
-        while ((await queue.GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount > 0)
+        var count = (await queue.GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount;
+        if (count > 0)
         {
-            if (stopwatch.Elapsed > DrainDeadline)
-            {
-                throw new BenchmarkException($"{queue.Name} still holds messages after {DrainDeadline.TotalSeconds:F0} s.");
-            }
-
-            await Task.Delay(2, cancellationToken);
+            throw new BenchmarkException($"{queue.Name} still holds {count} messages after the run.");
         }
-    }
-
-    private static TimeSpan CpuTime()
-    {
-        using var self = Process.GetCurrentProcess();
-        return self.TotalProcessorTime;
     }
 
     private static void Report(string who, string label, QueueRun run) =>
         Progress.Line($"queue throughput: {label} {who,-8} {run.Messages} messages in {run.Seconds:F2} s = {run.Rate,4:F0} msgs/s " +
-                      $"(this process's CPU: {run.CpuMsPerThousand:F0} ms per 1000 messages)");
+                      $"(CPU per 1000 messages: this process {run.SelfCpuMsPerThousand:F0} ms, worker {run.WorkerCpuMsPerThousand:F0} ms)");
 }
+
+/// <summary>What the no-op function gets: it reads nothing of it.</summary>
+internal sealed record NoOpMessage(int Sequence);

@@ -20,8 +20,9 @@ internal sealed record StartupPlan(int WarmUps, int Runs)
 }
 
 /// <summary>
-/// Process start until GET /api/health answers 200, for the built function app and for a bare ASP.NET
-/// Core app started the same way (<c>dotnet X.dll</c>), alternating between the two.
+/// Process start until GET /api/health answers 200, for the built function app run by the local Functions host
+/// (<c>dotnet DecentCloud.FunctionsHost.dll &lt;app folder&gt;</c>, which starts the app's worker) and for a bare ASP.NET
+/// Core app started the same way (<c>dotnet BareApp.dll</c>), alternating between the two.
 /// </summary>
 internal static class StartupBenchmark
 {
@@ -33,35 +34,46 @@ internal static class StartupBenchmark
     private static readonly string[] InheritedSettingsToDrop =
     [
         "ASPNETCORE_URLS", "DOTNET_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_HTTP_PORTS", "DOTNET_HTTPS_PORTS",
-        "AzureWebJobsScriptRoot", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT",
+        "AzureWebJobsScriptRoot", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT", "FUNCTIONS_HTTP_ADDRESS",
     ];
 
     public static async Task<StartupResult> RunAsync(BuildOutputs outputs, StartupPlan plan, CancellationToken cancellationToken)
     {
+        // The host reads local.settings.json from the app's folder and hands its values to the worker over the environment
+        // the benchmark sets; a developer's copy there would point the app at other storage.
+        var localSettings = Path.Combine(outputs.FunctionApp, "local.settings.json");
+        if (File.Exists(localSettings))
+        {
+            throw new BenchmarkException($"{localSettings} is there; the start-up benchmark gives the app its settings itself. Remove it (it is a local copy, never committed) and run again.");
+        }
+
         Progress.Line("start to healthy: starting a private Azurite for the function app's storage");
         await using var azurite = await Azurite.StartAsync(cancellationToken);
-        using var root = ScriptRootFolder.CreateWithHostJson();
+        var workingDirectory = Path.GetTempPath();
 
         var functionApp = new ChildApp("function app", port =>
         {
-            var start = DotnetStart(outputs.FunctionsDll, root.Path);
+            var start = DotnetStart(outputs.FunctionsHostDll, workingDirectory);
+            start.ArgumentList.Add(outputs.FunctionApp);
             foreach (var (name, value) in AppSettings.For(azurite.ConnectionString, port))
             {
-                start.Environment[name] = value;
+                if (value is not null)
+                {
+                    start.Environment[name] = value;
+                }
             }
 
-            start.Environment["AzureWebJobsScriptRoot"] = root.Path;
             return start;
         });
         var bareApp = new ChildApp("bare app", port =>
         {
-            var start = DotnetStart(outputs.BareAppDll, root.Path);
+            var start = DotnetStart(outputs.BareAppDll, workingDirectory);
             start.ArgumentList.Add("--urls");
             start.ArgumentList.Add($"http://127.0.0.1:{port}");
             return start;
         });
 
-        Progress.Line($"start to healthy: {outputs.FunctionsDll}");
+        Progress.Line($"start to healthy: {outputs.FunctionsHostDll} {outputs.FunctionApp}");
         Progress.Line($"start to healthy: {outputs.BareAppDll}");
         var loadBefore = LoadAverage.Read();
         var warmUpFunction = new List<StartTiming>();

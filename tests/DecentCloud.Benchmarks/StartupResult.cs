@@ -38,17 +38,20 @@ internal sealed record StartupResult(
     public string ToMarkdown(Machine machine)
     {
         var md = new StringBuilder();
-        md.AppendLine("## Start to healthy: function app against a bare ASP.NET Core app");
+        md.AppendLine("## Start to healthy: function app (local Functions host and its worker) against a bare ASP.NET Core app");
         md.AppendLine();
         md.AppendLine($"{machine.Markdown} 1-minute load average {LoadBefore} before the runs, {LoadAfter} after.");
         md.AppendLine();
-        md.AppendLine($"**{Verdict(Passed)}**: the function app is healthy {FunctionMedian:F0} ms (median) after its process starts, " +
+        md.AppendLine($"**{Verdict(Passed)}**: the function app is healthy {FunctionMedian:F0} ms (median) after the host's process starts, " +
                       $"{Ratio:F2}× the bare app's {BareMedian:F0} ms.");
         md.AppendLine();
         md.AppendLine($"Where the difference goes (medians): the function app starts answering {Median(FunctionApp, t => t.AnsweringMs) - Median(BareApp, t => t.AnsweringMs):F0} ms later " +
-                      $"than the bare app (the function host's own start-up: host.json and settings, their validation, its services and endpoints), " +
-                      $"and its first /api/health takes {Median(FunctionApp, t => t.FirstRequestMs) - Median(BareApp, t => t.FirstRequestMs):F0} ms longer " +
-                      "(its handler calls Azurite's tables, blobs and queues, and the Azure SDK runs for the first time in the process).");
+                      "than the bare app: the host reads host.json and the settings, starts the worker process (a second .NET runtime start, " +
+                      "the app's own host building and its services), waits for it to connect over gRPC, loads its functions, and only then " +
+                      "opens its HTTP port; its first /api/health takes " +
+                      $"{Median(FunctionApp, t => t.FirstRequestMs) - Median(BareApp, t => t.FirstRequestMs):F0} ms longer " +
+                      "(the host passes the request to the worker, whose handler calls Azurite's tables, blobs and queues; the Azure SDK, " +
+                      "the worker's HTTP pipeline and the host's proxy run for the first time in their processes).");
         md.AppendLine();
         md.AppendLine("| target | measured | verdict |");
         md.AppendLine("|---|---|---|");
@@ -57,7 +60,7 @@ internal sealed record StartupResult(
         md.AppendLine();
         md.AppendLine("| app | median | p90 | min | max | median until answering | median first request | runs |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
-        md.AppendLine(SummaryRow("function app (`dotnet DecentCloud.Functions.dll`)", FunctionApp));
+        md.AppendLine(SummaryRow("function app (`dotnet DecentCloud.FunctionsHost.dll functions/bin/Release/net10.0`)", FunctionApp));
         md.AppendLine(SummaryRow("bare app (`dotnet BareApp.dll`)", BareApp));
         md.AppendLine();
         md.AppendLine("Every run in milliseconds, in the order measured (odd runs start the function app first, even runs the bare app); " +
@@ -76,20 +79,23 @@ internal sealed record StartupResult(
         }
 
         md.AppendLine();
-        md.AppendLine("Method: both apps are built Release (they are project references of the benchmark, which runs with `-c Release`) " +
-                      "and started as `dotnet <app>.dll` on a free loopback port, from a temporary folder. " +
-                      "The function app gets its settings as environment variables: `AzureWebJobsStorage` is a private in-memory Azurite " +
-                      "started for the benchmark, `FUNCTIONS_HTTP_PORT` the free port, `FUNCTIONS_MASTER_KEY` a 40-character dummy, " +
-                      "`AzureWebJobsScriptRoot` the temporary folder holding a copy of the repository's host.json (so no local.settings.json " +
-                      "is read); the other values of local.settings.sample.json are passed too, so a newly required setting cannot stop it. " +
+        md.AppendLine("Method: everything is built Release (project references of the benchmark, which runs with `-c Release`). " +
+                      "The function app is started as it runs locally: `dotnet DecentCloud.FunctionsHost.dll <the app's build output>`, the local " +
+                      "Functions host (infra/local/FunctionsHost), which starts the app's isolated worker (`dotnet DecentCloud.Functions.dll` with the " +
+                      "host's gRPC address) as the Azure Functions host does; the bare app as `dotnet BareApp.dll`; both from a temporary folder, " +
+                      "on a free loopback port. The host gets its settings as environment variables and passes them on to the worker: " +
+                      "`AzureWebJobsStorage` is a private in-memory Azurite started for the benchmark, `FUNCTIONS_HTTP_PORT` the free port, " +
+                      "`FUNCTIONS_MASTER_KEY` a 40-character dummy; the other values of local.settings.sample.json are passed too, so a newly " +
+                      "required setting cannot stop it (the benchmark refuses to run if the build output holds a local.settings.json). Log levels " +
+                      "are host.json's, as deployed; the host's console output is read and discarded. " +
                       "Its /api/health answers 200 only once tables, blobs and queues of that Azurite answer. " +
-                      "The bare app (`tests/DecentCloud.Benchmarks.BareApp`) is `WebApplication.CreateSlimBuilder` (the builder the function host uses) " +
+                      "The bare app (`tests/DecentCloud.Benchmarks.BareApp`) is `WebApplication.CreateSlimBuilder` (the builder the local host uses) " +
                       "with one `GET /api/health` returning 200, port given with `--urls`. " +
                       "A Stopwatch starts just before `Process.Start`; a fresh HttpClient polls `GET /api/health` every 10 ms " +
-                      "(2 s request timeout) and the time of the first 200 is the figure, so it includes the runtime's start, JIT, " +
+                      "(2 s request timeout) and the time of the first 200 is the figure, so it includes the runtimes' start, JIT, " +
                       "host building, Kestrel binding and the first request. \"Until answering\" is when the first poll that got any " +
                       "answer was sent (the app was listening by then, within one poll); \"first request\" is the rest, that request's own time. " +
-                      "Each process is killed right after. " +
+                      "Each process is killed right after, with its worker. " +
                       $"One warm-up start of each app first (not counted), then {FunctionApp.Count} starts of each, alternating. " +
                       "p90 is the nearest-rank 90th percentile.");
         return md.ToString();

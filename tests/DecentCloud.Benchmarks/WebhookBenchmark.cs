@@ -10,11 +10,6 @@ using Azure.Storage.Queues;
 using DecentCloud.Functions.Billing.StripeIntegration;
 using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Testing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace DecentCloud.Benchmarks;
 
@@ -30,7 +25,7 @@ internal sealed record WebhookPlan(int WarmUpRounds, int Rounds, int WarmUpBurst
 /// <summary>What one timed request does.</summary>
 internal enum WebhookSeries
 {
-    /// <summary>POST /api/v1/webhooks/stripe through the real host: verify, then one table insert and one queue put in parallel.</summary>
+    /// <summary>POST /api/v1/webhooks/stripe through the local host and the worker: verify, then one queue put.</summary>
     Webhook,
 
     /// <summary>The bare queue put of a message the size of the webhook's.</summary>
@@ -47,18 +42,21 @@ internal enum WebhookSeries
 internal sealed record SeriesTimings(WebhookSeries Series, IReadOnlyList<double> Ms, int Failures);
 
 /// <param name="Seconds">From the first request's start to the last one's answer.</param>
-/// <param name="CpuMs">The benchmark process's CPU time meanwhile (client, and for the webhook the host too).</param>
-internal sealed record BurstRun(WebhookSeries Series, int Concurrency, double Seconds, double CpuMs, SeriesTimings Timings)
+/// <param name="Cpu">CPU time meanwhile: the benchmark's process (client and local host) and the app's worker.</param>
+internal sealed record BurstRun(WebhookSeries Series, int Concurrency, double Seconds, CpuSample Cpu, SeriesTimings Timings)
 {
     public int Requests => Timings.Ms.Count;
 
     public double Rate => Requests / Seconds;
 
-    public double CpuMsPerThousand => CpuMs / Requests * 1000;
+    public double SelfCpuMsPerThousand => Cpu.Self.TotalMilliseconds / Requests * 1000;
+
+    public double WorkerCpuMsPerThousand => Cpu.Worker.TotalMilliseconds / Requests * 1000;
 }
 
 /// <summary>
-/// The Stripe webhook's acknowledgement through the real host (Kestrel on loopback, a private in-memory Azurite)
+/// The Stripe webhook's acknowledgement through the local Functions host and the app's worker (the host's Kestrel on
+/// loopback, the worker's own HTTP endpoint behind it, a private in-memory Azurite)
 /// against the bare storage writes it makes, in the same run on the same Azurite: one request at a time, the series
 /// interleaved, then concurrent bursts.
 /// </summary>
@@ -77,10 +75,12 @@ internal sealed class WebhookBenchmark
     private readonly StripeEventSamples samples;
     private readonly QueueMessageEncoding encoding;
     private readonly WebhookFailures failures = new();
+    private readonly HostedApp app;
     private int sequence;
 
-    private WebhookBenchmark(HttpClient http, QueueClient bareQueue, TableClient bareTable, StripeEventSamples samples, QueueMessageEncoding encoding)
+    private WebhookBenchmark(HttpClient http, QueueClient bareQueue, TableClient bareTable, StripeEventSamples samples, QueueMessageEncoding encoding, HostedApp app)
     {
+        this.app = app;
         this.encoding = encoding;
         this.http = http;
         this.bareQueue = bareQueue;
@@ -88,76 +88,57 @@ internal sealed class WebhookBenchmark
         this.samples = samples;
     }
 
-    public static async Task<WebhookResult> RunAsync(WebhookPlan plan, CancellationToken cancellationToken)
+    public static async Task<WebhookResult> RunAsync(BuildOutputs outputs, WebhookPlan plan, CancellationToken cancellationToken)
     {
         var samples = StripeEventSamples.Load();
         Progress.Line("webhooks: starting a private Azurite");
         await using var azurite = await Azurite.StartAsync(cancellationToken);
         var azuriteAge = Stopwatch.StartNew();
-        using var root = ScriptRootFolder.CreateWithHostJson();
-        await using var app = InProcessApp.Create(azurite.ConnectionString, root.Path, new Dictionary<string, string>
+        var settings = AppSettings.For(azurite.ConnectionString, port: 0);
+        settings["STRIPE_WEBHOOK_SECRET"] = WebhookSecret;
+        // Only the acknowledgement is measured: the processor would otherwise take each event off the queue
+        // while the next ones arrive, and its reads and writes would share Azurite with the writes timed here.
+        settings["AzureWebJobs.ProcessStripeEvent.Disabled"] = "true";
+        var encoding = QueueSettings.FromRepository().Encoding;
+        await using var app = await HostedApp.StartAsync(outputs.FunctionApp, settings, log: null, cancellationToken);
+        Progress.Line($"webhooks: local host listening on {app.BaseAddress} (worker process {app.Log.WorkerProcessId}), ProcessStripeEvent disabled, queue message encoding {encoding}");
+
+        var retries = new RetryCounter();
+        var queueOptions = new QueueClientOptions { MessageEncoding = encoding };
+        queueOptions.AddPolicy(retries, HttpPipelinePosition.PerRetry);
+        var tableOptions = new TableClientOptions();
+        tableOptions.AddPolicy(retries, HttpPipelinePosition.PerRetry);
+        var bareQueue = new QueueClient(azurite.ConnectionString, BareQueueName, queueOptions);
+        var bareTable = new TableClient(azurite.ConnectionString, BareTableName, tableOptions);
+        await bareQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await bareTable.CreateIfNotExistsAsync(cancellationToken);
+
+        using var handler = new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10) };
+        using var http = new HttpClient(handler) { BaseAddress = app.BaseAddress, Timeout = RequestTimeout };
+        var benchmark = new WebhookBenchmark(http, bareQueue, bareTable, samples, encoding, app);
+        var sizes = benchmark.Sizes();
+        Progress.Line($"webhooks: event body {sizes.BodyBytes} bytes, queue message {sizes.MessageJsonBytes} bytes of JSON ({sizes.MessageWireChars} as sent, {encoding})");
+        var loadBefore = LoadAverage.Read();
+
+        // Warm-up, not counted: JIT in the host and the worker, the table and queue creation on first write, the pooled connections.
+        await benchmark.RoundsAsync("warm-up", plan.WarmUpRounds, cancellationToken);
+        await benchmark.BurstAsync("warm-up", WebhookSeries.Webhook, plan.WarmUpBurst, plan.Concurrency, cancellationToken);
+        var sequential = await benchmark.RoundsAsync("measured", plan.Rounds, cancellationToken);
+        Progress.Line($"webhooks: Azurite running for {azuriteAge.Elapsed.TotalSeconds:F0} s");
+
+        var bursts = new List<BurstRun>();
+        foreach (var series in new[] { WebhookSeries.Webhook, WebhookSeries.InsertAndPut, WebhookSeries.TableInsert, WebhookSeries.QueuePut })
         {
-            ["STRIPE_WEBHOOK_SECRET"] = WebhookSecret,
-            // Only the acknowledgement is measured: the processor would otherwise take each event off the queue
-            // while the next ones arrive, and its reads and writes would share Azurite with the writes timed here.
-            ["AzureWebJobs.ProcessStripeEvent.Disabled"] = "true",
-        });
-        var encoding = app.Services.GetRequiredService<IOptions<QueueHostOptions>>().Value.Encoding;
-        await app.StartAsync(cancellationToken);
-        try
-        {
-            var address = ListeningAddress(app);
-            Progress.Line($"webhooks: host listening on {address}, ProcessStripeEvent disabled, queue message encoding {encoding}");
-
-            var retries = new RetryCounter();
-            var queueOptions = new QueueClientOptions { MessageEncoding = encoding };
-            queueOptions.AddPolicy(retries, HttpPipelinePosition.PerRetry);
-            var tableOptions = new TableClientOptions();
-            tableOptions.AddPolicy(retries, HttpPipelinePosition.PerRetry);
-            var bareQueue = new QueueClient(azurite.ConnectionString, BareQueueName, queueOptions);
-            var bareTable = new TableClient(azurite.ConnectionString, BareTableName, tableOptions);
-            await bareQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            await bareTable.CreateIfNotExistsAsync(cancellationToken);
-
-            using var handler = new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10) };
-            using var http = new HttpClient(handler) { BaseAddress = address, Timeout = RequestTimeout };
-            var benchmark = new WebhookBenchmark(http, bareQueue, bareTable, samples, encoding);
-            var sizes = benchmark.Sizes();
-            Progress.Line($"webhooks: event body {sizes.BodyBytes} bytes, queue message {sizes.MessageJsonBytes} bytes of JSON ({sizes.MessageWireChars} as sent, {encoding})");
-            var loadBefore = LoadAverage.Read();
-
-            // Warm-up, not counted: JIT, the table and queue creation on first write, the pooled connections.
-            await benchmark.RoundsAsync("warm-up", plan.WarmUpRounds, cancellationToken);
-            await benchmark.BurstAsync("warm-up", WebhookSeries.Webhook, plan.WarmUpBurst, plan.Concurrency, cancellationToken);
-            var sequential = await benchmark.RoundsAsync("measured", plan.Rounds, cancellationToken);
-            Progress.Line($"webhooks: Azurite running for {azuriteAge.Elapsed.TotalSeconds:F0} s");
-
-            var bursts = new List<BurstRun>();
-            foreach (var series in new[] { WebhookSeries.Webhook, WebhookSeries.InsertAndPut, WebhookSeries.TableInsert, WebhookSeries.QueuePut })
-            {
-                bursts.Add(await benchmark.BurstAsync("measured", series, plan.BurstRequests, plan.Concurrency, cancellationToken));
-            }
-
-            var loadAfter = LoadAverage.Read();
-            var stored = await StoredAsync(app, cancellationToken);
-            Progress.Line($"webhooks: Azurite running for {azuriteAge.Elapsed.TotalSeconds:F0} s; {stored.Rows} rows in {StripeEventStore.TableName}, " +
-                          $"{stored.Messages} messages on {StripeWebhook.QueueName}, for {benchmark.failures.Accepted} events acknowledged");
-
-            return new WebhookResult(plan, encoding.ToString(), sizes, sequential, bursts, benchmark.failures.Snapshot(), stored, retries.Count, azuriteAge.Elapsed, loadBefore, loadAfter);
+            bursts.Add(await benchmark.BurstAsync("measured", series, plan.BurstRequests, plan.Concurrency, cancellationToken));
         }
-        finally
-        {
-            await app.StopAsync(CancellationToken.None);
-        }
-    }
 
-    private static Uri ListeningAddress(WebApplication app)
-    {
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
-        var address = addresses?.FirstOrDefault(a => a.StartsWith("http://", StringComparison.Ordinal));
-        return address is not null && new Uri(address) is { Port: > 0 } uri
-            ? uri
-            : throw new BenchmarkException($"The host did not say which port it listens on (addresses: {string.Join(", ", addresses ?? [])}).");
+        var loadAfter = LoadAverage.Read();
+        var stored = await StoredAsync(azurite.ConnectionString, encoding, cancellationToken);
+        Progress.Line($"webhooks: Azurite running for {azuriteAge.Elapsed.TotalSeconds:F0} s; {stored.Rows} rows in {StripeEventStore.TableName}, " +
+                      $"{stored.Messages} messages on {StripeWebhook.QueueName}, for {benchmark.failures.Accepted} events acknowledged; " +
+                      $"{app.Log.Problems} warnings or errors logged by the host and the worker");
+
+        return new WebhookResult(plan, encoding.ToString(), sizes, sequential, bursts, benchmark.failures.Snapshot(), stored, retries.Count, app.Log.ProblemKinds, azuriteAge.Elapsed, loadBefore, loadAfter);
     }
 
     /// <summary>
@@ -194,7 +175,7 @@ internal sealed class WebhookBenchmark
         var prepared = Enumerable.Range(0, requests).Select(_ => Prepare()).ToArray();
         var ms = new double[requests];
         var failed = 0;
-        var cpu = CpuTime();
+        var cpu = app.Cpu();
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(
             Enumerable.Range(0, requests),
@@ -209,9 +190,9 @@ internal sealed class WebhookBenchmark
                 }
             });
         clock.Stop();
-        var run = new BurstRun(series, concurrency, clock.Elapsed.TotalSeconds, (CpuTime() - cpu).TotalMilliseconds, new SeriesTimings(series, ms, failed));
+        var run = new BurstRun(series, concurrency, clock.Elapsed.TotalSeconds, app.Cpu() - cpu, new SeriesTimings(series, ms, failed));
         Progress.Line($"webhooks: {label} burst {WebhookResult.Name(series)}: {requests} requests, {concurrency} at a time, in {run.Seconds:F2} s = {run.Rate:F0}/s; " +
-                      $"median {Stats.Median(ms):F1} ms, p99 {Stats.Percentile(ms, 99):F1} ms; failures {failed}; this process's CPU {run.CpuMsPerThousand:F0} ms per 1000");
+                      $"median {Stats.Median(ms):F1} ms, p99 {Stats.Percentile(ms, 99):F1} ms; failures {failed}; CPU per 1000: this process {run.SelfCpuMsPerThousand:F0} ms, worker {run.WorkerCpuMsPerThousand:F0} ms");
         return run;
     }
 
@@ -293,12 +274,12 @@ internal sealed class WebhookBenchmark
     }
 
     /// <summary>What the webhook left in storage: one queue message per event it acknowledged (nothing takes them off), and no rows.</summary>
-    private static async Task<StoredEvents> StoredAsync(WebApplication app, CancellationToken cancellationToken)
+    private static async Task<StoredEvents> StoredAsync(string connectionString, QueueMessageEncoding encoding, CancellationToken cancellationToken)
     {
         var rows = 0;
         try
         {
-            await foreach (var _ in app.Services.GetRequiredService<StripeEventStore>().Table.QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: cancellationToken))
+            await foreach (var _ in new TableClient(connectionString, StripeEventStore.TableName).QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: cancellationToken))
             {
                 rows++;
             }
@@ -308,15 +289,9 @@ internal sealed class WebhookBenchmark
             // No row was ever written, so the table was never created: zero rows.
         }
 
-        var queue = app.Services.GetRequiredService<QueueServiceClient>().GetQueueClient(StripeWebhook.QueueName);
+        var queue = new QueueClient(connectionString, StripeWebhook.QueueName, new QueueClientOptions { MessageEncoding = encoding });
         var messages = (await queue.GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount;
         return new StoredEvents(rows, messages);
-    }
-
-    private static TimeSpan CpuTime()
-    {
-        using var self = Process.GetCurrentProcess();
-        return self.TotalProcessorTime;
     }
 
     private sealed record Prepared(SampleEvent Sample, string SignatureHeader, BinaryData Message, TableEntity Row)

@@ -13,6 +13,7 @@ internal sealed record WebhookResult(
     FailureCounts Failures,
     StoredEvents Stored,
     int BareRetries,
+    IReadOnlyList<ProblemKind> HostProblems,
     TimeSpan AzuriteAge,
     string LoadBefore,
     string LoadAfter)
@@ -60,7 +61,7 @@ internal sealed record WebhookResult(
         Progress.Line($"webhooks: {WebhookBurst.Rate:F0} webhooks/s with {WebhookBurst.Concurrency} senders (target >= {TargetRate:F0}/s): {Verdict(RateMet)}");
         Progress.Line($"webhooks: {Failures.NotOk} answers not 200 or without a receipt, of {Failures.NotOk + Failures.Accepted} (target 0): {Verdict(AnswersMet)}");
         Progress.Line($"webhooks: {Stored.Rows} rows and {Stored.Messages} messages for {Failures.Accepted} acknowledged events: {Verdict(StoredMet)}");
-        Progress.Line($"webhooks: bare writes: {Failures.BareFailures} failed, {BareRetries} SDK retries");
+        Progress.Line($"webhooks: bare writes: {Failures.BareFailures} failed, {BareRetries} SDK retries; host and worker: {HostProblems.Sum(p => p.Count)} warnings or errors logged");
         Progress.Line($"webhooks: 1-minute load average {LoadBefore} before, {LoadAfter} after (2 or more on 2 cores means other work shared the machine)");
     }
 
@@ -69,12 +70,12 @@ internal sealed record WebhookResult(
         var md = new StringBuilder();
         var floor = Stats.Median(Of(WebhookSeries.InsertAndPut).Ms);
         var floorBurst = Bursts.Single(b => b.Series == WebhookSeries.InsertAndPut);
-        md.AppendLine("## Stripe webhook: acknowledgement through the host against a bare queue put");
+        md.AppendLine("## Stripe webhook: acknowledgement through the local host and the worker against a bare queue put");
         md.AppendLine();
         md.AppendLine($"{machine.Markdown} 1-minute load average {LoadBefore} before the runs, {LoadAfter} after.");
         md.AppendLine();
         md.AppendLine($"**{Verdict(Passed)}**: `POST /api/v1/webhooks/stripe` is answered in {WebhookMedian:F2} ms (median, one request at a time), " +
-                      $"{Ratio:F2}× a bare queue put of the same message ({PutMedian:F2} ms); with {WebhookBurst.Concurrency} concurrent senders the host " +
+                      $"{Ratio:F2}× a bare queue put of the same message ({PutMedian:F2} ms); with {WebhookBurst.Concurrency} concurrent senders the host and its worker " +
                       $"acknowledges {WebhookBurst.Rate:F0} webhooks/s. {Failures.NotOk} of {Failures.NotOk + Failures.Accepted} answers were not 200.");
         md.AppendLine();
         md.AppendLine("What the webhook does per request, so the ratio can be read: it reads the body, verifies the `Stripe-Signature` header " +
@@ -104,48 +105,54 @@ internal sealed record WebhookResult(
 
         md.AppendLine();
         md.AppendLine($"Where the webhook's time goes (medians): {PutMedian:F2} ms is its one storage write (the bare queue put), " +
-                      $"{WebhookMedian - PutMedian:F2} ms the rest: the HTTP request and answer on loopback through the client and Kestrel, " +
-                      "the host's middleware, reading the body, the signature check, parsing, serialising the queue message. " +
+                      $"{WebhookMedian - PutMedian:F2} ms the rest: the HTTP request and answer on loopback through the client and the host's Kestrel, " +
+                      "the host passing the request on to the worker (a gRPC invocation message, and the request itself forwarded over loopback HTTP to " +
+                      "the worker's own Kestrel, as the Functions host does with the ASP.NET Core integration) and the answer back, the worker's " +
+                      "middleware, reading the body, the signature check, parsing, serialising the queue message. " +
                       $"Writing the row too, at once, would make the storage work alone {floor:F2} ms ({floor / PutMedian:F2}× a put), " +
-                      $"leaving the host {(TargetRatio * PutMedian) - floor:F2} ms within the {TargetRatio:F0}× target.");
+                      $"leaving the host and the worker {(TargetRatio * PutMedian) - floor:F2} ms within the {TargetRatio:F0}× target.");
         md.AppendLine();
         md.AppendLine($"Concurrent bursts ({Plan.BurstRequests} requests each, {WebhookBurst.Concurrency} in flight at a time, each request a new event):");
         md.AppendLine();
-        md.AppendLine("| request | per second | burst time | median latency | p90 | p99 | CPU per 1000 (this process) | failed |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| request | per second | burst time | median latency | p90 | p99 | CPU per 1000: this process | worker | failed |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var burst in Bursts)
         {
             var ms = burst.Timings.Ms;
             md.AppendLine($"| {Describe(burst.Series)} | {burst.Rate:F0} | {burst.Seconds:F2} s | {Stats.Median(ms):F1} ms | {Stats.Percentile(ms, 90):F1} ms " +
-                          $"| {Stats.Percentile(ms, 99):F1} ms | {burst.CpuMsPerThousand:F0} ms | {burst.Timings.Failures} |");
+                          $"| {Stats.Percentile(ms, 99):F1} ms | {burst.SelfCpuMsPerThousand:F0} ms | {(burst.Series == WebhookSeries.Webhook ? $"{burst.WorkerCpuMsPerThousand:F0} ms" : "–")} | {burst.Timings.Failures} |");
         }
 
         md.AppendLine();
         md.AppendLine($"Under load the webhook reaches {WebhookBurst.Rate / floorBurst.Rate:P0} of the rate of the same writes made bare ({floorBurst.Rate:F0}/s): " +
-                      "Azurite, one Node.js thread, and the benchmark's process share the 2 cores, so the host's own CPU per request " +
-                      "(the CPU column; the bare rows are only the storage client's) is taken from Azurite too.");
+                      "Azurite (one Node.js thread), the benchmark's process and the worker share the 2 cores, so the host's and the worker's CPU per request " +
+                      "(the CPU columns; the bare rows are only the storage client's) is taken from Azurite too.");
         md.AppendLine();
-        md.AppendLine("Method: one private in-memory Azurite for the whole run, started for it; the real app built in the benchmark's process with " +
-                      "`Program.Create(args, scriptRoot, configure)` and started, Kestrel on a free loopback port, the script root a temporary folder " +
-                      "with a copy of the repository's host.json, the settings those of local.settings.sample.json with the benchmark's storage, " +
+        md.AppendLine("Method: one private in-memory Azurite for the whole run, started for it; the function app's Release build output run by the local " +
+                      "Functions host (infra/local/FunctionsHost) in the benchmark's process, its isolated worker in a process of its own, the host's Kestrel on a " +
+                      "free loopback port, with the app's own host.json; the settings those of local.settings.sample.json with the benchmark's storage, " +
                       $"`STRIPE_WEBHOOK_SECRET` set to the benchmark's own secret, and `AzureWebJobs.ProcessStripeEvent.Disabled=true`: the function that processes " +
                       "the queued events is off, so only the acknowledgement is measured (with it on, it would take each event off the queue and read and write " +
                       "the contract's rows while the next events arrive, on the same Azurite and the same cores). The app's other queue listeners and timers run as deployed. " +
-                      "Log levels are raised to Warning, to keep the console readable; this turns off the webhook's one Information line per event, which a deployed host writes. " +
+                      "Log levels of the host and the worker are raised to Warning, to keep the console readable; this turns off the webhook's one Information line per event, " +
+                      "which a deployed app writes. " +
                       $"Each event is fixtures.json's `event` around its `checkout.session`, completed and paid, `{StripeEventSamples.EventType}`, " +
                       $"with an id of its own ({Sizes.BodyBytes} bytes of JSON), signed as Stripe signs, with the current time, before its timing starts. " +
                       $"The bare requests use the Azure SDK from the same process on the same Azurite, with their own queue and table (`{WebhookBenchmark.BareQueueName}`, `{WebhookBenchmark.BareTableName}`): " +
                       $"the queue put sends the message the webhook would queue for a new event of the same size ({Sizes.MessageJsonBytes} bytes of JSON, " +
                       $"{Sizes.MessageWireChars} characters as sent, {MessageEncoding}, the host's encoding), " +
                       "the table insert the row the processor writes (same properties, same body), insert ∥ put both at once. " +
-                      "Webhook requests go through one `HttpClient` (`SocketsHttpHandler`, pooled connections), timed from `SendAsync` until the answer is read; " +
+                      "Webhook requests go through one `HttpClient` (`SocketsHttpHandler`, pooled connections) to the host, timed from `SendAsync` until the answer is read; " +
                       "its status and its `received` flag are checked after the timing. " +
                       $"Warm-up, not counted: {Plan.WarmUpRounds} sequential rounds and a burst of {Plan.WarmUpBurst} webhooks. " +
                       "The queue and the table grow during the run (nothing takes the messages off); the rounds interleave the kinds so each meets the same lengths. " +
                       $"The bursts run in the order of the table above. At the end the `{StripeEventStore.TableName}` rows and the `{StripeWebhook.QueueName}` messages are counted " +
                       "against the events acknowledged (warm-up included). " +
                       $"The bare writes needed {BareRetries} SDK retries, {Failures.BareFailures} failed. Azurite had been running {AzuriteAge.TotalSeconds:F0} s at the end. " +
+                      "CPU is processor time during the burst: the benchmark's process (the load's client and, for the webhook, the local host) and the worker's; Azurite's is not in it. " +
                       "p90 and p99 are nearest-rank percentiles.");
+        md.AppendLine();
+        md.AppendLine(ProblemKind.Markdown(HostProblems, "During the run, the host and the worker"));
         if (Failures.Examples.Count > 0)
         {
             md.AppendLine();
@@ -167,7 +174,7 @@ internal sealed record WebhookResult(
 
     private static string Describe(WebhookSeries series) => series switch
     {
-        WebhookSeries.Webhook => "webhook through the host (verify, queue put, 200)",
+        WebhookSeries.Webhook => "webhook through the local host and the worker (verify, queue put, 200)",
         WebhookSeries.QueuePut => "bare queue put, same message",
         WebhookSeries.TableInsert => "bare table insert, same row",
         _ => "bare insert ∥ put (recording the row before answering)",

@@ -23,17 +23,24 @@ namespace DecentCloud.FunctionsHost.Durable;
 /// </summary>
 public sealed partial class LocalTaskHub : IAsyncDisposable
 {
+    /// <summary>How long a stopping hub waits for the provider to release its partitions.</summary>
+    private static readonly TimeSpan ReleaseTimeout = TimeSpan.FromSeconds(30);
+
     private readonly LocalTaskHubOptions options;
+    private readonly AzureStorageOrchestrationService service;
+    private readonly ILogger logger;
     private readonly WebApplication sidecar;
     private readonly GrpcChannel channel;
     private readonly CancellationTokenSource stopping = new();
     private readonly WorkItemDispatcher dispatcher;
     private readonly Task dispatching;
 
-    private LocalTaskHub(LocalTaskHubOptions options, WebApplication sidecar, Uri rpcBaseUrl, IDurableFunctionInvoker invoker, ILoggerFactory loggers)
+    private LocalTaskHub(LocalTaskHubOptions options, AzureStorageOrchestrationService service, WebApplication sidecar, Uri rpcBaseUrl, IDurableFunctionInvoker invoker, ILoggerFactory loggers)
     {
         this.options = options;
+        this.service = service;
         this.sidecar = sidecar;
+        logger = loggers.CreateLogger<LocalTaskHub>();
         RpcBaseUrl = rpcBaseUrl;
         ClientBindingJson = JsonSerializer.Serialize(new Dictionary<string, object?>
         {
@@ -68,7 +75,14 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
             PartitionCount = options.PartitionCount,
             MaxQueuePollingInterval = options.MaxQueuePollingInterval,
             WorkItemQueueVisibilityTimeout = options.WorkItemVisibilityTimeout,
-            ControlQueueVisibilityTimeout = options.WorkItemVisibilityTimeout,
+            ControlQueueVisibilityTimeout = options.ControlQueueVisibilityTimeout,
+            WorkerId = options.WorkerId,
+
+            // The table partition manager (the provider's default) reads and renews every acquire interval.
+            UseTablePartitionManagement = true,
+            LeaseAcquireInterval = options.PartitionAcquireInterval,
+            LeaseRenewInterval = options.PartitionAcquireInterval,
+            LeaseInterval = options.PartitionLeaseInterval,
             MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestratorFunctions,
             MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivityFunctions,
             LoggerFactory = loggers,
@@ -94,7 +108,7 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
         sidecar.MapGrpcService<LocalTaskHubServer>();
         await sidecar.StartAsync(cancellationToken);
         var address = sidecar.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new LocalTaskHub(options, sidecar, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), invoker, loggers);
+        return new LocalTaskHub(options, service, sidecar, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), invoker, loggers);
     }
 
     /// <summary>
@@ -108,15 +122,48 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
     /// status-query URLs of <c>CreateCheckStatusResponse</c>) is not given: this host has no Durable HTTP API.</remarks>
     public string ClientBindingJson { get; }
 
-    /// <summary>Stops dispatching (in-flight work items are abandoned and handed out again later), then the sidecar.</summary>
+    /// <summary>
+    /// Stops dispatching (in-flight work items are handed out again once their visibility timeout passes), releases the
+    /// hub's partitions to the other hosts, then stops the sidecar.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await stopping.CancelAsync();
         await dispatching;
         dispatcher.Dispose();
+        await ReleasePartitionsAsync();
         await sidecar.StopAsync();
         await sidecar.DisposeAsync();
         channel.Dispose();
         stopping.Dispose();
     }
+
+    /// <summary>
+    /// Stops the provider, which releases this host's partition leases so that another host takes them at once. The
+    /// sidecar would stop it too, but only once its own dispatchers have no work item left, and a work item this host
+    /// gave up on stays theirs (the sidecar's abandon does nothing): the leases would then be held until the process
+    /// ends, and renewed while it lives. Forced: sessions still open are dropped, their messages come back by themselves.
+    /// </summary>
+    private async Task ReleasePartitionsAsync()
+    {
+        try
+        {
+            await service.StopAsync(isForced: true).WaitAsync(ReleaseTimeout);
+        }
+        catch (TimeoutException)
+        {
+            LogReleaseSlow(logger, options.TaskHubName, ReleaseTimeout.TotalSeconds);
+        }
+        catch (Exception ex)
+        {
+            // Whatever the provider (storage, its partition table) throws, the hub still stops; the leases run out.
+            LogReleaseFailed(logger, ex, options.TaskHubName);
+        }
+    }
+
+    [LoggerMessage(EventId = 1309, Level = LogLevel.Warning, Message = "Task hub {TaskHub} did not release its partitions within {Seconds} s; they pass to another host when their leases run out")]
+    private static partial void LogReleaseSlow(ILogger logger, string taskHub, double seconds);
+
+    [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Task hub {TaskHub} could not release its partitions; they pass to another host when their leases run out")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, string taskHub);
 }

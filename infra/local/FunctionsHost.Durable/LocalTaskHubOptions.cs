@@ -20,10 +20,37 @@ public sealed class LocalTaskHubOptions
     public int PartitionCount { get; set; } = 4;
 
     /// <summary>
-    /// How long a work item handed out stays hidden: after a crash it is handed out again once this passes. Durable
-    /// Functions uses 5 minutes; locally 30 seconds, so a restarted host resumes quickly.
+    /// How long an activity's work item handed out stays hidden: after a crash it is handed out again once this passes.
+    /// Durable Functions uses 5 minutes (host.json <c>storageProvider.workItemQueueVisibilityTimeout</c>); locally 30
+    /// seconds, so a restarted host resumes quickly.
     /// </summary>
     public TimeSpan WorkItemVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The same for the orchestrations' control-queue messages (<c>storageProvider.controlQueueVisibilityTimeout</c>):
+    /// 5 minutes in Durable Functions, 30 seconds locally.
+    /// </summary>
+    public TimeSpan ControlQueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// This host's name among the hosts that share the hub's partitions. Durable Functions uses the machine's name, one
+    /// per instance in Azure; local hosts share a machine, so each gets a name of its own (machine, process, a random
+    /// part), or two hosts would both take every partition as their own.
+    /// </summary>
+    public string WorkerId { get; set; } = $"{Environment.MachineName}.{Environment.ProcessId}.{Guid.NewGuid().ToString("N")[..6]}";
+
+    /// <summary>
+    /// How often a host reads the partition table, renewing its leases, taking free or expired ones and stealing its
+    /// share from a host that has more: every 2 seconds locally (Durable Functions: 10), so a second host gets its
+    /// share within seconds.
+    /// </summary>
+    public TimeSpan PartitionAcquireInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a partition lease lasts without renewal: 10 seconds locally (Durable Functions: 30), so the partitions
+    /// of a host that died without releasing them (SIGKILL, a crash) pass to another within 10 seconds.
+    /// </summary>
+    public TimeSpan PartitionLeaseInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The longest wait between two polls of an idle queue.</summary>
     public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -85,6 +85,7 @@ internal sealed partial class WorkItemDispatcher(GrpcChannel channel, IDurableFu
         await orchestrators.WaitAsync(CancellationToken.None);
         try
         {
+            LogRunningOrchestrator(logger, name, request.InstanceId);
             var encoded = await invoker.RunOrchestratorAsync(name, request.InstanceId, Convert.ToBase64String(request.ToByteArray()), stopping);
             var response = P.OrchestratorResponse.Parser.ParseFrom(Convert.FromBase64String(encoded));
             response.CompletionToken = completionToken;
@@ -112,6 +113,7 @@ internal sealed partial class WorkItemDispatcher(GrpcChannel channel, IDurableFu
         await activities.WaitAsync(CancellationToken.None);
         try
         {
+            LogRunningActivity(logger, request.Name, instanceId);
             var outcome = ActivityInput.TryUnwrap(request.Input, out var input, out var unreadable)
                 ? await invoker.RunActivityAsync(request.Name, instanceId, input, stopping)
                 : ActivityOutcome.Failed(new ActivityFailure(typeof(ArgumentException).FullName!, unreadable!, null, IsNonRetriable: true));
@@ -188,6 +190,12 @@ internal sealed partial class WorkItemDispatcher(GrpcChannel channel, IDurableFu
 
     [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "A work item could not be abandoned; it is handed out again when its lock runs out")]
     private static partial void LogAbandonFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1307, Level = LogLevel.Debug, Message = "Running orchestrator {Name} of instance {InstanceId}")]
+    private static partial void LogRunningOrchestrator(ILogger logger, string name, string instanceId);
+
+    [LoggerMessage(EventId = 1308, Level = LogLevel.Debug, Message = "Running activity {Name} of instance {InstanceId}")]
+    private static partial void LogRunningActivity(ILogger logger, string name, string instanceId);
 
     [LoggerMessage(EventId = 1306, Level = LogLevel.Warning, Message = "The task hub sent a {Kind} work item, which this host does not run (entities are not supported)")]
     private static partial void LogUnsupported(ILogger logger, string kind);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using DecentCloud.FunctionsHost.Admin;
 using DecentCloud.FunctionsHost.Configuration;
 using DecentCloud.FunctionsHost.Durable;
 using DecentCloud.FunctionsHost.Http;
@@ -199,6 +200,8 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         builder.Services.AddSingleton<FunctionInvoker>();
         builder.Services.AddSingleton<DurableClientBindings>();
         builder.Services.AddSingleton<HttpFunctionProxy>();
+        builder.Services.AddSingleton<OnDemandRuns>();
+        builder.Services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<OnDemandRuns>());
         CheckOutputBindings(worker.Functions, logger);
         var triggers = new List<string>();
         triggers.AddRange(AddQueueListeners(builder.Services, worker.Functions, settings, logger));
@@ -208,13 +211,16 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         triggers.AddRange(HttpFunctions.Map(app, worker.Functions, settings, keys, logger));
+        app.Services.GetRequiredService<OnDemandRuns>().Map(app);
         return (app, triggers);
     }
 
     /// <summary>
     /// The task hub, when the app has orchestrator or activity functions or a durable client binding: named by host.json's
     /// <c>extensions.durableTask.hubName</c> (a <c>%SETTING%</c> is resolved), in the <c>AzureWebJobsStorage</c> account;
-    /// <c>maxGrpcMessageSizeInBytes</c> and <c>grpcHttpClientTimeout</c> there go to the worker's durable client.
+    /// <c>maxGrpcMessageSizeInBytes</c> and <c>grpcHttpClientTimeout</c> there go to the worker's durable client, and
+    /// <c>storageProvider</c>'s <c>partitionCount</c>, <c>controlQueueVisibilityTimeout</c> and
+    /// <c>workItemQueueVisibilityTimeout</c> to the hub.
     /// </summary>
     private static async Task<LocalTaskHub?> StartTaskHubAsync(IServiceProvider services, IReadOnlyList<FunctionDescriptor> functions, HostSettings settings, ILoggerFactory loggers, List<string> triggers, CancellationToken cancellationToken)
     {
@@ -226,19 +232,12 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         var section = settings.Configuration.GetSection($"{HostJson.Section}:extensions:durableTask");
         var hubName = settings.Resolve(section["hubName"] ?? "TestHubName", "durableTask");
         var options = new LocalTaskHubOptions { ConnectionString = settings.StorageConnection(null, "durableTask"), TaskHubName = hubName };
-        if (section["maxGrpcMessageSizeInBytes"] is { } size)
-        {
-            options.ClientMaxGrpcMessageSizeInBytes = int.TryParse(size, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes > 0
-                ? bytes
-                : throw new InvalidOperationException($"host.json's extensions.durableTask.maxGrpcMessageSizeInBytes is '{size}'; it must be a positive whole number of bytes.");
-        }
-
-        if (section["grpcHttpClientTimeout"] is { } timeout)
-        {
-            options.ClientGrpcHttpClientTimeout = TimeSpan.TryParse(timeout, System.Globalization.CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero
-                ? span
-                : throw new InvalidOperationException($"host.json's extensions.durableTask.grpcHttpClientTimeout is '{timeout}'; it must be a positive time span (hh:mm:ss).");
-        }
+        options.ClientMaxGrpcMessageSizeInBytes = PositiveNumber(section, "maxGrpcMessageSizeInBytes") ?? options.ClientMaxGrpcMessageSizeInBytes;
+        options.ClientGrpcHttpClientTimeout = PositiveTimeSpan(section, "grpcHttpClientTimeout") ?? options.ClientGrpcHttpClientTimeout;
+        var storageProvider = section.GetSection("storageProvider");
+        options.PartitionCount = PositiveNumber(storageProvider, "partitionCount") ?? options.PartitionCount;
+        options.ControlQueueVisibilityTimeout = PositiveTimeSpan(storageProvider, "controlQueueVisibilityTimeout") ?? options.ControlQueueVisibilityTimeout;
+        options.WorkItemVisibilityTimeout = PositiveTimeSpan(storageProvider, "workItemQueueVisibilityTimeout") ?? options.WorkItemVisibilityTimeout;
 
         var durable = new DurableFunctions(functions, services.GetRequiredService<FunctionInvoker>());
         var hub = await LocalTaskHub.StartAsync(
@@ -251,6 +250,18 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
             .Select(f => $"{f.Name}: {f.Trigger.Type} (task hub {hubName})"));
         return hub;
     }
+
+    /// <summary>A host.json value that must be a positive whole number; null when it is not there.</summary>
+    private static int? PositiveNumber(IConfigurationSection section, string key) =>
+        section[key] is not { } text ? null
+        : int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0 ? number
+        : throw new InvalidOperationException($"host.json's {HostJson.SettingName(section, key)} is '{text}'; it must be a positive whole number.");
+
+    /// <summary>A host.json value that must be a positive time span (hh:mm:ss); null when it is not there.</summary>
+    private static TimeSpan? PositiveTimeSpan(IConfigurationSection section, string key) =>
+        section[key] is not { } text ? null
+        : TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero ? span
+        : throw new InvalidOperationException($"host.json's {HostJson.SettingName(section, key)} is '{text}'; it must be a positive time span (hh:mm:ss).");
 
     private static IPAddress ListenAddress(string address) =>
         address switch

@@ -5,21 +5,18 @@ using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Billing;
 
-public sealed class CheckoutTests(AzuriteFixture storage, BillingWorld world) : IClassFixture<AzuriteFixture>, IClassFixture<BillingWorld>, IAsyncLifetime
+public sealed class CheckoutTests(CheckoutTests.Fixture billing) : IClassFixture<CheckoutTests.Fixture>, IAsyncLifetime
 {
-    private TestFunctionApp app = null!;
+    private readonly BillingWorld world = billing.World;
+    private readonly TestFunctionApp app = billing.App;
     private Marketplace market = null!;
 
     public async Task InitializeAsync()
     {
-        // Stripe.net's own retries as deployed (2): Stripe answers a concurrent request with the same idempotency key 409, and the retry gets the replay.
-        var settings = world.Settings();
-        settings["STRIPE_MAX_NETWORK_RETRIES"] = "2";
-        app = await TestFunctionApp.StartAsync(storage.ConnectionString, settings: settings);
         market = await new Marketplace(app).OpenAsync(monthlyMinor: 1500);
     }
 
-    public async Task DisposeAsync() => await app.DisposeAsync();
+    public Task DisposeAsync() => Task.CompletedTask;
 
     private List<StripeRequest> SessionCreates(string contractId) =>
         world.Stripe.Requests.Where(r => r.Path == "/v1/checkout/sessions" && r.Form.GetValueOrDefault("client_reference_id") == contractId).ToList();
@@ -184,5 +181,14 @@ public sealed class CheckoutTests(AzuriteFixture storage, BillingWorld world) : 
 
         Assert.Null(await Marketplace.RowAsync<CheckoutEntity>(app, contract.Id, CheckoutEntity.CheckoutRowKey));
         Assert.Contains(app.Logs.Entries, e => e.EventId.Id == 8003 && e.Exception is not null);
+    }
+
+    /// <summary>
+    /// Stripe.net's own retries as deployed (2): Stripe answers a concurrent request with the same idempotency key 409,
+    /// and the retry gets the replay.
+    /// </summary>
+    public sealed class Fixture : BillingAppFixture
+    {
+        protected override void Configure(Dictionary<string, string?> settings) => settings["STRIPE_MAX_NETWORK_RETRIES"] = "2";
     }
 }

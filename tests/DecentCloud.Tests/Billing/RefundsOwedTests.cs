@@ -18,22 +18,22 @@ namespace DecentCloud.Tests.Billing;
 /// contract (15.00 EUR net + 2.85 VAT = 17.85 gross) that ends early is refunded what it was charged, once, against its
 /// own payment, with a credit note that sums with the invoice, emailed once.
 /// </summary>
-public sealed partial class RefundsOwedTests(AzuriteFixture storage, BillingWorld world) : IClassFixture<AzuriteFixture>, IClassFixture<BillingWorld>, IAsyncLifetime
+public sealed partial class RefundsOwedTests(RefundsOwedTests.Fixture billing) : IClassFixture<RefundsOwedTests.Fixture>, IAsyncLifetime
 {
     private const long Net = 1500;
     private const long Vat = 285;
     private const long Gross = Net + Vat;
 
-    private TestFunctionApp app = null!;
+    private readonly BillingWorld world = billing.World;
+    private readonly TestFunctionApp app = billing.App;
     private Marketplace market = null!;
 
     public async Task InitializeAsync()
     {
-        app = await StartAsync();
         market = await new Marketplace(app).OpenAsync(monthlyMinor: Net);
     }
 
-    public async Task DisposeAsync() => await app.DisposeAsync();
+    public Task DisposeAsync() => Task.CompletedTask;
 
     /// <summary>The refund and timeout timers are run by hand, so that each run is one the test can count.</summary>
     private Task<TestFunctionApp> StartAsync(string? thresholds = null)
@@ -46,7 +46,7 @@ public sealed partial class RefundsOwedTests(AzuriteFixture storage, BillingWorl
             settings["REFUND_APPROVAL_THRESHOLDS"] = thresholds;
         }
 
-        return TestFunctionApp.StartAsync(storage.ConnectionString, settings: settings);
+        return TestFunctionApp.StartAsync(billing.ConnectionString, settings: settings);
     }
 
     private static Task PayRefundsAsync(TestFunctionApp on) =>
@@ -362,4 +362,14 @@ public sealed partial class RefundsOwedTests(AzuriteFixture storage, BillingWorl
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex Spaces();
+
+    /// <summary>The refund and timeout timers are run by hand, so that each run is one the test can count.</summary>
+    public sealed class Fixture : BillingAppFixture
+    {
+        protected override void Configure(Dictionary<string, string?> settings)
+        {
+            settings["AzureWebJobs.PayRefunds.Disabled"] = "true";
+            settings["AzureWebJobs.ExpireContracts.Disabled"] = "true";
+        }
+    }
 }

@@ -11,17 +11,12 @@ namespace DecentCloud.Tests.Identity;
 public sealed record AgentSeen(string Agent, string Provider);
 
 /// <summary>The delegation check, run by the worker middleware, in front of the agent test functions of tests/DecentCloud.Functions.TestApp.</summary>
-public sealed class AgentDelegationTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+public sealed class AgentDelegationTests(TestAppFixture fixture) : IClassFixture<TestAppFixture>
 {
     private static readonly string[] Heartbeat = ["heartbeat"];
     private readonly Ed25519phKey provider = Ed25519phKey.Generate();
     private readonly Ed25519phKey agent = Ed25519phKey.Generate();
-    private TestFunctionApp app = null!;
-
-    public async Task InitializeAsync() =>
-        app = await TestFunctionApp.StartAsync(storage.ConnectionString, withTestFunctions: true);
-
-    public async Task DisposeAsync() => await app.DisposeAsync();
+    private readonly TestFunctionApp app = fixture.App;
 
     private async Task<HttpResponseMessage> DelegateAsync(Ed25519phKey signer, string providerKey, object body)
     {

@@ -31,7 +31,7 @@ public sealed class LocalTaskHubTests(AzuriteFixture storage) : IClassFixture<Az
 
     private async Task<LocalTaskHub> StartAsync(string hubName, SimulatedWorker worker) =>
         await LocalTaskHub.StartAsync(
-            new LocalTaskHubOptions { ConnectionString = storage.ConnectionString, TaskHubName = hubName, PartitionCount = 1, WorkItemVisibilityTimeout = TimeSpan.FromSeconds(5) },
+            new LocalTaskHubOptions { ConnectionString = storage.ConnectionString, TaskHubName = hubName, PartitionCount = 1, WorkItemVisibilityTimeout = TimeSpan.FromSeconds(5), ControlQueueVisibilityTimeout = TimeSpan.FromSeconds(5) },
             worker,
             Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
 

@@ -11,6 +11,8 @@ public sealed record SampleNames(string HostId, string Work, string Done, string
 {
     public string Poison => Work + "-poison";
 
+    public string Slow => "slow-" + HostId[1..];
+
     public static SampleNames Unique()
     {
         var id = Guid.NewGuid().ToString("N")[..12];
@@ -66,6 +68,23 @@ public sealed class SampleHost : IAsyncDisposable
     {
         names ??= SampleNames.Unique();
         logs ??= new CapturedLogs();
+        var host = await LocalFunctionsHost.StartAsync(new LocalFunctionsHostOptions
+        {
+            AppDirectory = AppDirectory,
+            Settings = Settings(storage, names, settings),
+            ConfigureLogging = logging =>
+            {
+                logging.ClearProviders();
+                logging.SetMinimumLevel(LogLevel.Debug);
+                logging.AddProvider(logs!);
+            },
+        });
+        return new SampleHost(host, logs, storage, names, output);
+    }
+
+    /// <summary>The settings a test gives the sample app: its storage, a free port, test keys and its own names; <paramref name="extra"/> wins.</summary>
+    public static Dictionary<string, string?> Settings(string storage, SampleNames names, IDictionary<string, string?>? extra = null)
+    {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["AzureWebJobsStorage"] = storage,
@@ -77,27 +96,18 @@ public sealed class SampleHost : IAsyncDisposable
             ["SAMPLE_DONE_QUEUE"] = names.Done,
             ["SAMPLE_TICKS_QUEUE"] = names.Ticks,
             ["SAMPLE_DESCRIBE_QUEUE"] = names.Describe,
+            ["SAMPLE_SLOW_QUEUE"] = names.Slow,
             ["SAMPLE_TICK_SCHEDULE"] = QuietSchedule,
             ["AzureWebJobs.StartupTick.Disabled"] = "true",
             ["SAMPLE_TASK_HUB"] = "s" + names.HostId[1..],
+            ["SAMPLE_NOOP_QUEUE"] = "noop-" + names.HostId[1..],
         };
-        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
+        foreach (var (name, value) in extra ?? new Dictionary<string, string?>())
         {
             values[name] = value;
         }
 
-        var host = await LocalFunctionsHost.StartAsync(new LocalFunctionsHostOptions
-        {
-            AppDirectory = AppDirectory,
-            Settings = values,
-            ConfigureLogging = logging =>
-            {
-                logging.ClearProviders();
-                logging.SetMinimumLevel(LogLevel.Debug);
-                logging.AddProvider(logs!);
-            },
-        });
-        return new SampleHost(host, logs, storage, names, output);
+        return values;
     }
 
     public QueueClient Queue(string name) => Queues.GetQueueClient(name);

@@ -9,18 +9,14 @@ using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Marketplace;
 
-public sealed class ContractEndpointTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+public sealed class ContractEndpointTests(AppFixture fixture) : IClassFixture<AppFixture>
 {
     private const string SshKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM4SmLjN+5JbpBnwySSw+qstvbT+B1vz4L3vuwXZ2/hR alice@laptop";
 
     private readonly Ed25519phKey provider = Ed25519phKey.Generate();
     private readonly Ed25519phKey renter = Ed25519phKey.Generate();
     private readonly Ed25519phKey stranger = Ed25519phKey.Generate();
-    private TestFunctionApp app = null!;
-
-    public async Task InitializeAsync() => app = await TestFunctionApp.StartAsync(storage.ConnectionString);
-
-    public async Task DisposeAsync() => await app.DisposeAsync();
+    private readonly TestFunctionApp app = fixture.App;
 
     private TableClient Contracts => app.Services.GetRequiredService<ContractStore>().Table;
 

@@ -11,19 +11,14 @@ using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Marketplace;
 
-public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+public sealed class ProviderTests(ProviderTests.Fixture fixture) : IClassFixture<ProviderTests.Fixture>
 {
     private const string ChatwootQueue = "chatwoot-provider-onboarded";
     private readonly Ed25519phKey provider = Ed25519phKey.Generate();
     private readonly Ed25519phKey stranger = Ed25519phKey.Generate();
-    private TestFunctionApp app = null!;
+    private readonly TestFunctionApp app = fixture.App;
 
     // The Chatwoot onboarding consumer is off, so the provider-onboarded events stay on its queue for these tests to read.
-    public async Task InitializeAsync() => app = await TestFunctionApp.StartAsync(
-        storage.ConnectionString, settings: new Dictionary<string, string?> { ["AzureWebJobs.StartChatwootOnboarding.Disabled"] = "true" });
-
-    public async Task DisposeAsync() => await app.DisposeAsync();
-
     private TableClient Providers => app.Services.GetRequiredService<ProviderStore>().Table;
 
     private QueueClient Chatwoot => app.Services.GetRequiredService<QueueServiceClient>().GetQueueClient(ChatwootQueue);
@@ -251,13 +246,9 @@ public sealed class ProviderTests(AzuriteFixture storage) : IClassFixture<Azurit
         await ApiAssert.ProblemAsync(response, HttpStatusCode.NotFound);
     }
 
-    [Fact]
-    public async Task The_openapi_document_lists_the_provider_operations_with_onboarding_and_update_signed()
+    /// <summary>The class's app, with the Chatwoot onboarding's trigger off: these tests are about the provider rows.</summary>
+    public sealed class Fixture : AppFixture
     {
-        var paths = (await app.Client.GetFromJsonAsync<JsonElement>("api/openapi.json")).GetProperty("paths");
-
-        Assert.True(paths.GetProperty("/api/v1/providers").GetProperty("post").TryGetProperty("security", out _));
-        Assert.True(paths.GetProperty("/api/v1/providers/{pubkey}").GetProperty("put").TryGetProperty("security", out _));
-        Assert.False(paths.GetProperty("/api/v1/providers/{pubkey}").GetProperty("get").TryGetProperty("security", out _));
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["AzureWebJobs.StartChatwootOnboarding.Disabled"] = "true" };
     }
 }

@@ -68,7 +68,10 @@ public sealed class StorageProxy : IAsyncDisposable
         using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(new Uri(Target.GetLeftPart(UriPartial.Authority)), pathAndQuery));
         if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
-            request.Content = new StreamContent(context.Request.Body);
+            // Whole and with its length: the storage emulator does not read a chunked request body.
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            request.Content = new ByteArrayContent(body.ToArray());
         }
 
         foreach (var (name, values) in context.Request.Headers)

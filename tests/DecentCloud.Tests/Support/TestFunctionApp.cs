@@ -117,6 +117,13 @@ public sealed class TestFunctionApp : IAsyncDisposable
             values[name] = value;
         }
 
+        if (withTestFunctions)
+        {
+            // The test app's queue function listens here unless a test names its own queues.
+            values["TEST_WORK_QUEUE"] = UniqueQueueName("test-work");
+            values["TEST_DONE_QUEUE"] = UniqueQueueName("test-done");
+        }
+
         foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
         {
             values[name] = value;
@@ -133,17 +140,25 @@ public sealed class TestFunctionApp : IAsyncDisposable
                 logging.AddProvider(logs);
             },
         });
-        return new TestFunctionApp(host, AppServices(values), logs, new HttpClient { BaseAddress = host.BaseAddress });
+        return new TestFunctionApp(host, AppServices(values, logs), logs, new HttpClient { BaseAddress = host.BaseAddress });
     }
 
     /// <summary>The app's services as Program.cs registers them, over <paramref name="settings"/> and the app's host.json.</summary>
-    public static ServiceProvider AppServices(IDictionary<string, string?> settings)
+    /// <param name="logs">Where what the services log goes (with the host's and the worker's lines when it is the app's).</param>
+    public static ServiceProvider AppServices(IDictionary<string, string?> settings, CapturedLogs? logs = null)
     {
         var configuration = new ConfigurationManager();
         configuration.AddAppSettings(AppDirectory);
         configuration.AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key.Replace("__", ":", StringComparison.Ordinal), s.Value)));
         var services = new ServiceCollection()
-            .AddLogging()
+            .AddLogging(logging =>
+            {
+                logging.SetMinimumLevel(LogLevel.Debug);
+                if (logs is not null)
+                {
+                    logging.AddProvider(logs);
+                }
+            })
             .AddSingleton<IConfiguration>(configuration)
             .AddAppServices();
         return services.BuildServiceProvider();
@@ -208,6 +223,16 @@ public sealed class TestFunctionApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
+
+        // DC_TEST_LOG_DIR=/some/folder keeps every app's log lines (host, worker and test-side services) for a failing test.
+        if (Environment.GetEnvironmentVariable("DC_TEST_LOG_DIR") is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+            await File.WriteAllLinesAsync(
+                Path.Combine(folder, $"app-{DateTime.UtcNow:HHmmss.fff}-{Guid.NewGuid():N}.log"),
+                Logs.Entries.Select(e => $"{e.At:HH:mm:ss.fff} {e.Level} {e.Category}[{e.EventId.Id}/{e.EventId.Name}] {e.TraceId} {e.Message} {e.Exception}"));
+        }
+
         Client.Dispose();
         if (durable.IsValueCreated)
         {

@@ -14,6 +14,10 @@ internal static class HostJson
     public const string FileName = "host.json";
     public const string Section = "AzureFunctionsJobHost";
 
+    /// <summary>How host.json names a setting of <paramref name="section"/>, for an error message: extensions.durableTask.hubName.</summary>
+    public static string SettingName(IConfigurationSection section, string key) =>
+        string.Join('.', section.Path.Split(':').Skip(1).Append(key));
+
     public static MemoryConfigurationSource Load(string appDirectory)
     {
         var path = Path.Combine(appDirectory, FileName);

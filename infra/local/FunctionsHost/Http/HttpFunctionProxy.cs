@@ -33,6 +33,8 @@ internal sealed partial class HttpFunctionProxy(
     private readonly HttpMessageInvoker client = new(new ConnectRetryHandler(
         new SocketsHttpHandler
         {
+            // A body goes to the worker only once the function starts reading it (100-continue, see ForwardAsync).
+            Expect100ContinueTimeout = TimeSpan.FromMinutes(5),
             AllowAutoRedirect = false,
             UseCookies = false,
             UseProxy = false,
@@ -180,7 +182,12 @@ internal sealed partial class HttpFunctionProxy(
     private async Task<ForwardedResponse> ForwardAsync(HttpContext context, Uri workerUri, string invocationId, CancellationToken cancellationToken)
     {
         var incoming = context.Request;
-        using var request = new HttpRequestMessage(new HttpMethod(incoming.Method), new Uri(workerUri, incoming.GetEncodedPathAndQuery()));
+        // The request target exactly as the caller sent it (not re-encoded from the decoded path): functions that verify a
+        // signature over it see the bytes that were signed.
+        var target = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget is { Length: > 0 } raw && raw[0] == '/'
+            ? raw
+            : incoming.GetEncodedPathAndQuery();
+        using var request = new HttpRequestMessage(new HttpMethod(incoming.Method), new Uri(workerUri, target));
         if (incoming.ContentLength > 0 || incoming.Headers.TransferEncoding.Count > 0)
         {
             request.Content = new StreamContent(incoming.Body);
@@ -197,6 +204,14 @@ internal sealed partial class HttpFunctionProxy(
         if (incoming.ContentLength is { } length && request.Content is not null)
         {
             request.Content.Headers.ContentLength = length;
+        }
+
+        if (request.Content is not null)
+        {
+            // The worker asks for the body when the function (or its middleware) starts reading it; one that answers
+            // first, such as a refusal of a body too large by its Content-Length, is answered without the body being
+            // sent, so this host never waits on a caller's body nobody will read.
+            request.Headers.ExpectContinue = true;
         }
 
         // The worker sees the host and address the caller used, and continues the caller's trace.

@@ -18,7 +18,6 @@ internal static partial class HttpFunctions
 
     public static IReadOnlyList<string> Map(WebApplication app, IEnumerable<FunctionDescriptor> functions, HostSettings settings, FunctionKeys keys, ILogger logger)
     {
-        var prefix = (settings.Configuration[RoutePrefixSetting] ?? "api").Trim('/');
         var mapped = new List<string>();
         foreach (var function in functions.Where(f => f.Trigger.Is(TriggerType)))
         {
@@ -34,19 +33,37 @@ internal static partial class HttpFunctions
                 throw new InvalidOperationException($"Function {function.Name} is {level.ToString().ToLowerInvariant()}-level, but the setting {FunctionKeys.MasterKeySetting} is not set (the admin key, at least {FunctionKeys.MinimumKeyLength} characters).");
             }
 
-            var route = (function.Trigger.Text("route") ?? function.Name).Trim('/');
-            var template = "/" + string.Join('/', new[] { prefix, route }.Where(part => part.Length > 0));
-            var methods = function.Trigger.Texts("methods")?.Select(m => m.ToUpperInvariant()).ToArray();
+            var template = Template(function, settings);
+            var methods = Methods(function);
             var proxy = app.Services.GetRequiredService<HttpFunctionProxy>();
-            var endpoint = methods is { Length: > 0 } ? app.MapMethods(template, methods, proxy.InvokeAsync) : app.Map(template, proxy.InvokeAsync);
+            var endpoint = methods.Count > 0 ? app.MapMethods(template, methods, proxy.InvokeAsync) : app.Map(template, proxy.InvokeAsync);
             endpoint.WithDisplayName(function.Name).WithMetadata(new HttpFunctionEndpoint(function, level));
-            var description = $"{function.Name}: {(methods is { Length: > 0 } ? string.Join(',', methods) : "any method")} {template} ({level.ToString().ToLowerInvariant()})";
+            var description = $"{Describe(function, settings)} ({level.ToString().ToLowerInvariant()})";
             mapped.Add(description);
             LogMapped(logger, description);
         }
 
         return mapped;
     }
+
+    /// <summary>Where an HTTP function answers: <c>/{routePrefix}/{route}</c>.</summary>
+    public static string Template(FunctionDescriptor function, HostSettings settings)
+    {
+        var prefix = (settings.Configuration[RoutePrefixSetting] ?? "api").Trim('/');
+        var route = (function.Trigger.Text("route") ?? function.Name).Trim('/');
+        return "/" + string.Join('/', new[] { prefix, route }.Where(part => part.Length > 0));
+    }
+
+    /// <summary>An HTTP function's methods and route, as a caller reads them ("StartChain: POST /api/chains/{input}").</summary>
+    public static string Describe(FunctionDescriptor function, HostSettings settings)
+    {
+        var methods = Methods(function);
+        return $"{function.Name}: {(methods.Count > 0 ? string.Join(',', methods) : "any method")} {Template(function, settings)}";
+    }
+
+    /// <summary>The methods the trigger names, upper-cased; none means any.</summary>
+    private static List<string> Methods(FunctionDescriptor function) =>
+        function.Trigger.Texts("methods")?.Select(m => m.ToUpperInvariant()).ToList() ?? [];
 
     private static AuthorizationLevel Level(FunctionDescriptor function) => function.Trigger.Text("authLevel")?.ToUpperInvariant() switch
     {

@@ -24,7 +24,12 @@ internal static class QueueTriggerData
         request.InputData.Add(new ParameterBinding { Name = trigger.Name, Data = Input(trigger, message) });
         request.TriggerMetadata["QueueTrigger"] = new TypedData { String = message.Body.ToString() };
         request.TriggerMetadata["Id"] = new TypedData { String = message.MessageId };
-        request.TriggerMetadata["PopReceipt"] = new TypedData { String = message.PopReceipt };
+        if (message.PopReceipt is { } popReceipt)
+        {
+            // A message run on demand (POST /admin/functions/{name}) was never received, so it has no receipt.
+            request.TriggerMetadata["PopReceipt"] = new TypedData { String = popReceipt };
+        }
+
         request.TriggerMetadata["DequeueCount"] = Json(message.DequeueCount);
         if (message.InsertedOn is { } inserted)
         {
@@ -43,6 +48,20 @@ internal static class QueueTriggerData
 
         return request;
     }
+
+    /// <summary>
+    /// A message that was never on the queue, for a run on demand: the input as its body, a new id, its first delivery,
+    /// inserted now with the default time-to-live of 7 days, as the Functions host makes one from the portal's input.
+    /// </summary>
+    public static QueueMessage OnDemand(string body, DateTimeOffset now) =>
+        QueuesModelFactory.QueueMessage(
+            messageId: Guid.NewGuid().ToString(),
+            popReceipt: null,
+            body: BinaryData.FromString(body),
+            dequeueCount: 1,
+            nextVisibleOn: now,
+            insertedOn: now,
+            expiresOn: now.AddDays(7));
 
     private static TypedData Input(BindingDescriptor trigger, QueueMessage message)
     {

@@ -14,4 +14,20 @@ internal static class HostActivity
         Activity.Current = null;
         return new Activity(operation).SetIdFormat(ActivityIdFormat.W3C).Start();
     }
+
+    /// <summary>
+    /// Starts an activity in the trace of <paramref name="parent"/> (a new trace when there is none), for work that
+    /// outlives the request that asked for it and runs in a flow of its own.
+    /// </summary>
+    public static Activity Continue(string operation, ActivityContext? parent)
+    {
+        Activity.Current = null;
+        var activity = new Activity(operation).SetIdFormat(ActivityIdFormat.W3C);
+        if (parent is { } context)
+        {
+            activity.SetParentId(context.TraceId, context.SpanId, context.TraceFlags);
+        }
+
+        return activity.Start();
+    }
 }

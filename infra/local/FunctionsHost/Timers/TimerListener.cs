@@ -50,8 +50,21 @@ internal sealed partial class TimerListener(
 
         if (schedule.RunOnStartup)
         {
-            // As in Functions: every instance that starts runs it once, outside the schedule.
-            await InvokeAsync(status: null, isPastDue: false, occurrence: null, stoppingToken);
+            // As in Functions: every instance that starts runs it once, outside the schedule, with the schedule's status
+            // (an initial one when none is stored yet); when the monitor finds a missed occurrence, its past-due run is
+            // the start-up run instead.
+            ScheduleStatus? stored = null;
+            await StorageRetry.UntilReadyAsync(
+                async () => (stored, _) = await ReadStatusAsync(statusBlob, stoppingToken),
+                $"reading the schedule status of timer function {function.Name}",
+                time,
+                logger,
+                stoppingToken);
+            var now = time.GetUtcNow();
+            if (!(schedule.UseMonitor && stored is not null && stored.Next <= now))
+            {
+                await InvokeAsync(stored ?? new ScheduleStatus(DateTimeOffset.MinValue, schedule.NextAfter(now), DateTimeOffset.MinValue), isPastDue: false, occurrence: null, stoppingToken);
+            }
         }
 
         var starting = true;
@@ -81,7 +94,7 @@ internal sealed partial class TimerListener(
     /// <returns>False: every later pass is not the first.</returns>
     private async Task<bool> RunOnceAsync(bool starting, CancellationToken stoppingToken)
     {
-        var (status, _) = await ReadStatusAsync(stoppingToken);
+        var (status, _) = await ReadStatusAsync(statusBlob, stoppingToken);
         var now = time.GetUtcNow();
         DateTimeOffset due;
         if (status is null)
@@ -102,7 +115,7 @@ internal sealed partial class TimerListener(
         var late = due <= now;
         if (!late)
         {
-            await WaitUntilAsync(due, stoppingToken);
+            await WaitUntilAsync(due, time, stoppingToken);
         }
 
         if (await TryFireAsync(due, late, stoppingToken) == Outcome.Busy)
@@ -117,7 +130,7 @@ internal sealed partial class TimerListener(
     /// Waits until <paramref name="due"/> in slices: one <see cref="Task.Delay(TimeSpan, TimeProvider, CancellationToken)"/>
     /// cannot wait longer than about 49.7 days, and a yearly schedule (or one with no next occurrence) waits longer.
     /// </summary>
-    private async Task WaitUntilAsync(DateTimeOffset due, CancellationToken stoppingToken)
+    internal static async Task WaitUntilAsync(DateTimeOffset due, TimeProvider time, CancellationToken stoppingToken)
     {
         for (var left = due - time.GetUtcNow(); left > TimeSpan.Zero; left = due - time.GetUtcNow())
         {
@@ -141,7 +154,7 @@ internal sealed partial class TimerListener(
         var renewing = RenewAsync(lease, renewal.Token);
         try
         {
-            var (status, etag) = await ReadStatusAsync(stoppingToken);
+            var (status, etag) = await ReadStatusAsync(statusBlob, stoppingToken);
             if (status is not null && status.Last >= occurrence)
             {
                 return Outcome.AlreadyRun;
@@ -172,7 +185,7 @@ internal sealed partial class TimerListener(
         LogFiring(logger, function.Name, occurrence, isPastDue);
         try
         {
-            await invoker.InvokeAsync(function, schedule.Request(function.Trigger, status, isPastDue), stoppingToken);
+            await invoker.InvokeAsync(function, TimerSchedule.Request(function.Trigger, status, isPastDue, schedule.UseMonitor), stoppingToken);
             return true;
         }
         catch (Exception) when (stoppingToken.IsCancellationRequested)
@@ -211,7 +224,8 @@ internal sealed partial class TimerListener(
             logger,
             cancellationToken);
 
-    private async Task<(ScheduleStatus? Status, ETag? ETag)> ReadStatusAsync(CancellationToken cancellationToken)
+    /// <summary>The schedule status a status blob holds, with its ETag; nulls when there is none yet.</summary>
+    public static async Task<(ScheduleStatus? Status, ETag? ETag)> ReadStatusAsync(BlobClient statusBlob, CancellationToken cancellationToken)
     {
         try
         {

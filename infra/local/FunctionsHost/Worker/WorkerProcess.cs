@@ -6,7 +6,8 @@ namespace DecentCloud.FunctionsHost.Worker;
 /// <summary>
 /// The worker process, started as the Functions host starts a language worker: the worker.config.json executable with
 /// the worker assembly, the host's gRPC address and the worker's id as arguments, and the app's folder in
-/// <c>FUNCTIONS_APPLICATION_DIRECTORY</c>. Its console output goes to the host's log.
+/// <c>FUNCTIONS_APPLICATION_DIRECTORY</c>. Its console output goes to the host's log; a <see cref="WorkerWatchdog"/>
+/// kills it if the host dies without stopping it.
 /// </summary>
 internal sealed partial class WorkerProcess : IAsyncDisposable
 {
@@ -19,6 +20,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     private readonly ILogger logger;
     private readonly Queue<string> recentLines = new();
     private readonly TaskCompletionSource exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private WorkerWatchdog? watchdog;
 
     private WorkerProcess(Process process, ILogger logger)
     {
@@ -90,6 +92,8 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         LogStarted(logger, process.Id, start.FileName, config.WorkerPath);
+        worker.watchdog = WorkerWatchdog.Start(process.Id, logger);
+        _ = worker.Exited.ContinueWith(_ => worker.watchdog?.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         return worker;
     }
 
@@ -125,6 +129,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(TimeSpan.Zero);
+        watchdog?.Dispose();
         process.Dispose();
     }
 

@@ -453,17 +453,4 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
         Assert.Equal("size", (await ApiAssert.ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge)).GetProperty("check").GetString());
         Assert.Empty((await Queue(ChatwootWebhook.QueueName).PeekMessagesAsync(32)).Value);
     }
-
-    [Fact]
-    public async Task The_openapi_document_describes_the_webhook_as_anonymous()
-    {
-        await using var app = await AppAsync(processing: false);
-
-        var document = await app.Client.GetFromJsonAsync<JsonElement>("api/openapi.json");
-
-        var operation = document.GetProperty("paths").GetProperty("/api/v1/webhooks/chatwoot").GetProperty("post");
-        Assert.Equal(nameof(ChatwootWebhook), operation.GetProperty("operationId").GetString());
-        Assert.False(operation.TryGetProperty("security", out _));
-        Assert.Contains("CHATWOOT_WEBHOOK_SECRET", operation.GetProperty("description").GetString(), StringComparison.Ordinal);
-    }
 }

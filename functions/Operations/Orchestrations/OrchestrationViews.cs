@@ -63,7 +63,7 @@ public sealed record OrchestrationView(
 /// <remarks>
 /// The Azure Storage task hub keeps only "{type}: {message}" of an orchestration's failure (as its output), not the
 /// failure with its inner failures, and the client reads no history (docs/workflows.md). An orchestrator of this app
-/// therefore records its failure itself, in its custom status under <c>failure</c>, before it fails; this type reads
+/// therefore records its failure itself, in its custom status under <c>Failure</c>, before it fails; this type reads
 /// it from there, and falls back to the output's text for an orchestration that does not.
 /// </remarks>
 public sealed record OrchestrationFailure(string ErrorType, string Message, string? StackTrace, OrchestrationFailure? Inner)

@@ -10,7 +10,6 @@ using DecentCloud.Functions.Marketplace.Providers;
 using DecentCloud.Functions.Operations;
 using DecentCloud.Functions.Platform;
 using DecentCloud.Functions.Platform.Http;
-using DecentCloud.Functions.Workflows;
 using Microsoft.Azure.Functions.Worker.Builder;
 
 namespace DecentCloud.Functions;
@@ -47,6 +46,5 @@ public static class Program
             .AddOfferings()
             .AddContracts()
             .AddBilling()
-            .AddWorkflows()
             .AddChatwoot();
 }

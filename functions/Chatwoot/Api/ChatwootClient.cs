@@ -20,7 +20,7 @@ namespace DecentCloud.Functions.Chatwoot.Api;
 /// The header <c>api_access_token</c> carries the administrator's user token for <c>/api/v1/accounts/…</c> and the
 /// Platform App token for <c>/platform/api/v1/…</c>. User ids go out as JSON integers, because Chatwoot's
 /// "already a member" checks compare integers (strings would add a member twice).
-/// Nothing here retries: the caller's workflow owns retries and back-off (a 429 comes as plain text <c>Retry later</c>
+/// Nothing here retries: the calling orchestration owns retries and back-off (a 429 comes as plain text <c>Retry later</c>
 /// with no Retry-After), and <see cref="ChatwootException.IsRetryable"/> tells it which failures to retry.
 /// </remarks>
 public sealed partial class ChatwootClient(HttpClient http, IOptions<ChatwootOptions> options, ILogger<ChatwootClient> logger)

@@ -5,7 +5,7 @@ namespace DecentCloud.Functions.Chatwoot.Api;
 /// something that cannot be read. The message names the operation and Chatwoot's own words, never a token.
 /// </summary>
 /// <remarks>
-/// The client does not retry; <see cref="IsRetryable"/> tells the caller's workflow whether trying the same call again
+/// The client does not retry; <see cref="IsRetryable"/> tells the caller (the onboarding's retry policy) whether trying the same call again
 /// later can succeed (429 without Retry-After, 408, 5xx, time-outs, connection failures) or whether something has to
 /// change first (401 token or role, 402 plan limit, 404, 422 validation, other 4xx, an answer that cannot be read).
 /// </remarks>

@@ -7,7 +7,7 @@ namespace DecentCloud.Functions.Chatwoot.Api;
 /// The tokens are not required at start-up on purpose: the app has plenty to do without Chatwoot (contracts, billing),
 /// and a Chatwoot installation is often set up after the app is deployed. A call made while a token is empty fails at
 /// once with a <see cref="ChatwootException"/> naming the setting, so the provider onboarding that needs it stops
-/// visibly (and is retried by its workflow) instead of the whole host refusing to start.
+/// visibly (and is retried as its orchestration decides) instead of the whole host refusing to start.
 /// </remarks>
 public sealed class ChatwootOptions : IValidatableObject
 {

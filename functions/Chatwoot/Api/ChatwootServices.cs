@@ -15,7 +15,7 @@ public static class ChatwootServices
             http.BaseAddress = WithTrailingSlash(options.BaseUrl);
             http.Timeout = options.Timeout;
         })
-            // A workflow may keep its client for as long as it runs, so the factory's handler rotation cannot be relied on;
+            // An activity may keep its client for as long as it runs, so the factory's handler rotation cannot be relied on;
             // the pooled connections' own lifetime picks up DNS changes instead.
             .UseSocketsHttpHandler((handler, _) => handler.PooledConnectionLifetime = TimeSpan.FromMinutes(5))
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);

@@ -1,13 +1,12 @@
 using DecentCloud.Functions.Chatwoot.Api;
 using DecentCloud.Functions.Chatwoot.Webhooks;
 using DecentCloud.Functions.Platform.Configuration;
-using DecentCloud.Functions.Workflows;
 
 namespace DecentCloud.Functions.Chatwoot.Onboarding;
 
 public static class ChatwootOnboardingServices
 {
-    /// <summary>The Chatwoot client, webhook verification, the onboarding workflow and its stores. Needs providers and workflows.</summary>
+    /// <summary>The Chatwoot client, webhook verification, the onboarding's activities and the support stores. Needs providers.</summary>
     public static IServiceCollection AddChatwoot(this IServiceCollection services)
     {
         services.AddSettings<ChatwootOnboardingOptions>();
@@ -16,6 +15,6 @@ public static class ChatwootOnboardingServices
         return services
             .AddSingleton<ChatwootSupportStore>()
             .AddSingleton<ProviderSupport>()
-            .AddSingleton<IWorkflowSteps, ChatwootOnboarding>();
+            .AddSingleton<SupportResourceSetup>();
     }
 }

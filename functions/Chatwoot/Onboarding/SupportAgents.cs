@@ -15,7 +15,7 @@ public sealed partial class AddSupportAgent(ChatwootSupportStore support, Chatwo
     [EndpointSummary("Add a support agent")]
     [EndpointDescription("Signed by the provider. Body { name, email }. The agent is the existing Chatwoot user of the account with that email, or a new "
         + "user (platform API) added to the account with the agent role; then a member of the provider's team and inbox. 201 with the agent; "
-        + "400 for a bad body, 409 before the onboarding workflow made the team and inbox, 502 when Chatwoot refuses.")]
+        + "400 for a bad body, 409 before the onboarding made the team and inbox, 502 when Chatwoot refuses.")]
     [JsonBody(typeof(SupportAgentRequest))]
     [Function(nameof(AddSupportAgent))]
     [Signed]

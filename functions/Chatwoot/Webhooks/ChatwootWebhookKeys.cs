@@ -8,13 +8,13 @@ namespace DecentCloud.Functions.Chatwoot.Webhooks;
 
 /// <summary>
 /// The <c>ChatwootWebhookKeys</c> table: what verifies a delivery to an API inbox's <c>webhook_url</c>, recorded by the
-/// onboarding workflow when it creates the inbox, with the provider the inbox belongs to.
+/// onboarding when it creates the inbox, with the provider the inbox belongs to.
 /// <list type="bullet">
 /// <item>An inbox's channel <c>secret</c> (Chatwoot 4.12 and later sign with it): PartitionKey <c>inbox-{id}</c>.
 /// The secret is kept as it is, because checking an HMAC needs the key itself; it is data at rest in the storage account
 /// (encrypted by the service, not by this app; encrypting it here is out of scope), so access to the account is access
 /// to the secrets.</item>
-/// <item>A URL token (servers before 4.12 do not sign, so the workflow puts a long random token in the inbox's webhook
+/// <item>A URL token (servers before 4.12 do not sign, so the onboarding puts a long random token in the inbox's webhook
 /// URL): only its SHA-256 is kept, as the PartitionKey <c>token-{hex}</c>, so a copy of the table cannot make deliveries.</item>
 /// </list>
 /// </summary>

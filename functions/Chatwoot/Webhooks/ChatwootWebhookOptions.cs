@@ -4,7 +4,7 @@ namespace DecentCloud.Functions.Chatwoot.Webhooks;
 
 /// <summary>
 /// Settings of the Chatwoot webhook. Both are optional: API-inbox deliveries verify with the inbox secrets and URL
-/// tokens the onboarding workflow records in <see cref="ChatwootWebhookKeys"/>, not with a setting.
+/// tokens the onboarding records in <see cref="ChatwootWebhookKeys"/>, not with a setting.
 /// </summary>
 public sealed class ChatwootWebhookOptions
 {

@@ -21,7 +21,7 @@ public sealed class QueueWriter(QueueServiceClient queues)
     private readonly ConcurrentDictionary<string, QueueClient> ready = new(StringComparer.Ordinal);
 
     /// <param name="visibilityDelay">
-    /// Keeps the message hidden this long: a workflow's timer. Storage counts it in whole seconds, so it is rounded up:
+    /// Keeps the message hidden this long (a delayed retry, say). Storage counts it in whole seconds, so it is rounded up:
     /// a delayed message never comes early (a sub-second delay would otherwise be none at all).
     /// </param>
     public Task<string> SendAsync<TMessage>(string queueName, TMessage message, TimeSpan? visibilityDelay = null, CancellationToken cancellationToken = default) =>

@@ -31,4 +31,44 @@ public sealed record ActivityFailure(string ErrorType, string Message, string? S
 {
     public static ActivityFailure From(Exception exception) =>
         new(exception.GetType().FullName ?? exception.GetType().Name, exception.Message, exception.StackTrace, exception.InnerException is { } inner ? From(inner) : null);
+
+    /// <summary>
+    /// The failure of an activity that threw in the worker, read as the Durable extension reads it. The worker reports the
+    /// exception's message (and perhaps its type). The .NET worker's durable extension makes that message the failure
+    /// itself, as one line of protobuf JSON (<c>TaskFailureDetails</c>: <c>errorType</c>, <c>errorMessage</c>,
+    /// <c>stackTrace</c>, <c>innerFailure</c>, <c>isNonRetriable</c>), so the orchestration sees the activity's own
+    /// exception type and its inner exceptions, and a retry policy can tell errors apart by type
+    /// (<c>TaskFailureDetails.IsCausedBy</c>). Another message is read as "{type}: {message}" on its first line (the .NET
+    /// worker sends an exception's <c>ToString()</c>), typed <c>(unknown)</c> when it has no type, as the extension does.
+    /// </summary>
+    public static ActivityFailure FromWorker(string? type, string message, string? stackTrace)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.StartsWith('{'))
+        {
+            var line = message.IndexOf('\n', StringComparison.Ordinal) is var end and >= 0 ? message[..end].Trim() : message;
+            try
+            {
+                return From(Google.Protobuf.JsonParser.Default.Parse<Microsoft.DurableTask.Protobuf.TaskFailureDetails>(line));
+            }
+            catch (Exception ex) when (ex is Google.Protobuf.InvalidJsonException or Google.Protobuf.InvalidProtocolBufferException)
+            {
+                // A message that only looks like JSON: read it as any other below.
+            }
+        }
+
+        var firstLine = message.IndexOf('\n', StringComparison.Ordinal) is var lineEnd and >= 0 ? message[..lineEnd].TrimEnd() : message;
+        if (type is not null)
+        {
+            return new ActivityFailure(type, firstLine, stackTrace);
+        }
+
+        var separator = firstLine.IndexOf(": ", StringComparison.Ordinal);
+        return separator < 0
+            ? new ActivityFailure("(unknown)", firstLine, stackTrace)
+            : new ActivityFailure(firstLine[..separator].TrimEnd(), firstLine[(separator + 2)..], stackTrace);
+    }
+
+    private static ActivityFailure From(Microsoft.DurableTask.Protobuf.TaskFailureDetails details) =>
+        new(details.ErrorType, details.ErrorMessage, details.StackTrace, details.InnerFailure is { } inner ? From(inner) : null, details.IsNonRetriable);
 }

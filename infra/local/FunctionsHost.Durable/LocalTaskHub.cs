@@ -103,9 +103,9 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
         builder.Services.AddGrpc();
         builder.Services.AddSingleton<IOrchestrationService>(service);
         builder.Services.AddSingleton<IOrchestrationServiceClient>(service);
-        builder.Services.AddSingleton<TaskHubGrpcServer>();
+        builder.Services.AddSingleton<LocalTaskHubServer>();
         var sidecar = builder.Build();
-        sidecar.MapGrpcService<TaskHubGrpcServer>();
+        sidecar.MapGrpcService<LocalTaskHubServer>();
         await sidecar.StartAsync(cancellationToken);
         var address = sidecar.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new LocalTaskHub(options, service, sidecar, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), invoker, loggers);

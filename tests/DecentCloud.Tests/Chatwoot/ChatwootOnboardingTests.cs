@@ -1,22 +1,28 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using DecentCloud.Functions.Chatwoot.Api;
 using DecentCloud.Functions.Chatwoot.Onboarding;
 using DecentCloud.Functions.Chatwoot.Webhooks;
 using DecentCloud.Functions.Marketplace.Providers;
-using DecentCloud.Functions.Workflows;
+using DecentCloud.Functions.Marketplace.Events;
+using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Shared.Signing;
 using DecentCloud.Testing;
 using DecentCloud.Tests.Support;
+using Microsoft.DurableTask.Client;
 
 namespace DecentCloud.Tests.Chatwoot;
 
 /// <summary>
-/// A provider's onboarding, from the provider-onboarded event to its Chatwoot resources, through the real host, its own
-/// Azurite and a Chatwoot stand-in that checks every request against Chatwoot's OpenAPI file.
+/// A provider's onboarding, from the provider-onboarded event to its Chatwoot resources, through the real host, its
+/// task hub on its own Azurite and a Chatwoot stand-in that checks every request against Chatwoot's OpenAPI file.
 /// </summary>
 public sealed class ChatwootOnboardingTests : IAsyncLifetime
 {
+    private const string CreateTeam = "POST /api/v1/accounts/{account_id}/teams";
+    private const string CreatePortal = "POST /api/v1/accounts/{account_id}/portals";
+
     private readonly Ed25519phKey provider = Ed25519phKey.Generate();
     private Azurite storage = null!;
     private ChatwootStandIn chatwoot = null!;
@@ -26,17 +32,19 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
 
     private string InstanceId => ChatwootOnboarding.InstanceId(Key);
 
+    /// <summary>Retries a tenth of a second apart, three attempts: the policy of production, quicker.</summary>
+    internal static Dictionary<string, string?> Settings(ChatwootStandIn chatwoot) => new(chatwoot.Settings())
+    {
+        ["PUBLIC_BASE_URL"] = "https://api.decentcloud.example",
+        ["CHATWOOT_ONBOARDING_RETRY_SECONDS"] = "0.1",
+        ["CHATWOOT_ONBOARDING_MAX_ATTEMPTS"] = "3",
+    };
+
     public async Task InitializeAsync()
     {
         storage = await Azurite.StartAsync();
         chatwoot = await ChatwootStandIn.StartAsync();
-        var settings = new Dictionary<string, string?>(chatwoot.Settings())
-        {
-            ["PUBLIC_BASE_URL"] = "https://api.decentcloud.example",
-            ["CHATWOOT_ONBOARDING_RETRY_SECONDS"] = "1",
-            ["CHATWOOT_ONBOARDING_MAX_ATTEMPTS"] = "3",
-        };
-        app = await TestFunctionApp.StartAsync(storage.ConnectionString, settings: settings);
+        app = await TestFunctionApp.StartAsync(storage.ConnectionString, settings: Settings(chatwoot));
     }
 
     public async Task DisposeAsync()
@@ -46,22 +54,29 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
         await storage.DisposeAsync();
     }
 
-    private async Task OnboardAsync(string name = "Acme Cloud")
+    internal static async Task OnboardAsync(TestFunctionApp app, Ed25519phKey provider, string name = "Acme Cloud")
     {
         using var client = app.SignedBy(provider);
         var response = await client.PostAsJsonAsync("api/v1/providers", new ProviderProfile(name, null, null, "support@acme.example", ["eu-central"], null, null));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }
 
-    private async Task<WorkflowInstanceEntity> EndedAsync(string? status = null)
+    private Task OnboardAsync(string name = "Acme Cloud") => OnboardAsync(app, provider, name);
+
+    /// <summary>Waits until the provider's onboarding has ended (in <paramref name="status"/>, when given) and answers it.</summary>
+    internal static async Task<OrchestrationMetadata> EndedAsync(TestFunctionApp app, string instanceId, OrchestrationRuntimeStatus? status = null, DateTimeOffset? updatedAfter = null)
     {
-        WorkflowInstanceEntity? instance = null;
-        var store = app.Services.GetRequiredService<WorkflowStore>();
+        OrchestrationMetadata? instance = null;
         await Eventually.HoldsAsync(
-            async () => (instance = await store.FindAsync(InstanceId, CancellationToken.None))?.Status is { } s && (status is null ? s is WorkflowStatus.Completed or WorkflowStatus.Failed : s == status),
-            $"the onboarding workflow is {status ?? "done"}", TimeSpan.FromSeconds(60));
+            async () => (instance = await app.Orchestrations.GetInstanceAsync(instanceId, getInputsAndOutputs: true)) is { IsCompleted: true } ended
+                && (status is null || ended.RuntimeStatus == status)
+                && (updatedAfter is null || ended.LastUpdatedAt > updatedAfter),
+            $"onboarding {instanceId} has ended{(status is null ? "" : $" {status}")}",
+            TimeSpan.FromSeconds(60));
         return instance!;
     }
+
+    private Task<OrchestrationMetadata> EndedAsync(OrchestrationRuntimeStatus? status = null) => EndedAsync(app, InstanceId, status);
 
     private async Task<ProviderSupportView> SupportAsync()
     {
@@ -69,17 +84,31 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
         return (await client.GetFromJsonAsync<ProviderSupportView>($"api/v1/providers/{Key}/support"))!;
     }
 
-    private void AssertOneOfEach(string name = "Acme Cloud")
+    private async Task<ProviderSupportView> AdminSupportAsync()
     {
-        var marker = $"provider={Key}";
+        using var admin = Admin();
+        return (await admin.GetFromJsonAsync<ProviderSupportView>($"api/v1/admin/providers/{Key}/support"))!;
+    }
+
+    private HttpClient Admin()
+    {
+        var admin = new HttpClient { BaseAddress = app.Client.BaseAddress };
+        admin.DefaultRequestHeaders.Add("x-functions-key", TestKeys.Master);
+        return admin;
+    }
+
+    /// <summary>One inbox, team, portal, category and routing rule for the provider, wired together, in the stand-in.</summary>
+    internal static void AssertOneOfEach(ChatwootStandIn chatwoot, string key, string name = "Acme Cloud")
+    {
+        var marker = $"provider={key}";
         var inbox = Assert.Single(chatwoot.Inboxes, i => i.WebhookUrl?.Contains(marker, StringComparison.Ordinal) == true);
         Assert.Equal($"{name} Support", inbox.Name);
         Assert.Equal("Channel::Api", inbox.ChannelType);
         Assert.StartsWith("https://api.decentcloud.example/api/v1/webhooks/chatwoot?", inbox.WebhookUrl, StringComparison.Ordinal);
         var team = Assert.Single(chatwoot.Teams, t => string.Equals(t.Name, $"{name} Team", StringComparison.OrdinalIgnoreCase));
-        var portal = Assert.Single(chatwoot.Portals, p => p.Slug == ChatwootSlug.For(name, Key));
+        var portal = Assert.Single(chatwoot.Portals, p => p.Slug == ChatwootSlug.For(name, key));
         Assert.Equal($"{name} Help Center", portal.Name);
-        Assert.Single(chatwoot.Categories, c => c.PortalId == portal.Id && c.Slug == ChatwootOnboarding.DefaultCategorySlug);
+        Assert.Single(chatwoot.Categories, c => c.PortalId == portal.Id && c.Slug == SupportResourceSetup.DefaultCategorySlug);
         var rule = Assert.Single(chatwoot.AutomationRules);
         Assert.Equal("conversation_created", rule.EventName);
         Assert.Contains(inbox.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), rule.ConditionsJson, StringComparison.Ordinal);
@@ -87,12 +116,18 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
         Assert.Empty(chatwoot.Violations);
     }
 
+    private void AssertOneOfEach(string name = "Acme Cloud") => AssertOneOfEach(chatwoot, Key, name);
+
+    private int Creates() => chatwoot.Requests.Count(r => r.Method == "POST");
+
     [Fact]
     public async Task Onboarding_creates_one_inbox_team_portal_category_and_routing_rule_and_stores_their_ids()
     {
         await OnboardAsync();
 
-        Assert.Equal(WorkflowStatus.Completed, (await EndedAsync()).Status);
+        var done = await EndedAsync();
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         AssertOneOfEach();
         var support = await SupportAsync();
         var inbox = chatwoot.Inboxes.Single();
@@ -100,58 +135,80 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
         Assert.Equal(chatwoot.Teams.Single().Id, support.Resources.TeamId);
         Assert.Equal(chatwoot.Portals.Single().Slug, support.Resources.PortalSlug);
         Assert.Equal(chatwoot.AutomationRules.Single().Id, support.Resources.RoutingRuleId);
-        Assert.Equal(WorkflowStatus.Completed, support.Workflow!.Status);
-        Assert.Equal(["started", "step-succeeded", "step-succeeded", "step-succeeded", "step-succeeded", "step-succeeded"], support.Workflow.History.Select(h => h.Event));
+        Assert.Equal(new OnboardedResources(inbox.Id, chatwoot.Teams.Single().Id, chatwoot.Portals.Single().Id, chatwoot.Categories.Single().Id, chatwoot.AutomationRules.Single().Id),
+            done.ReadOutputAs<OnboardedResources>());
+        Assert.Equal("Completed", support.Onboarding!.Status);
+        Assert.Equal(ChatwootOnboarding.Steps, support.Onboarding.StepsDone);
+        Assert.Null(support.Onboarding.RunningStep);
+        Assert.Null(support.Onboarding.Error);
         // The inbox's own secret verifies its signed deliveries from now on.
         Assert.Equal(inbox.Secret, await app.Services.GetRequiredService<ChatwootWebhookKeys>().InboxSecretAsync(inbox.Id));
     }
 
     [Theory]
     [InlineData("POST /api/v1/accounts/{account_id}/inboxes")]
-    [InlineData("POST /api/v1/accounts/{account_id}/teams")]
-    [InlineData("POST /api/v1/accounts/{account_id}/portals")]
+    [InlineData(CreateTeam)]
+    [InlineData(CreatePortal)]
     [InlineData("POST /api/v1/accounts/{account_id}/portals/{id}/categories")]
     [InlineData("POST /api/v1/accounts/{account_id}/automation_rules")]
-    public async Task A_crash_between_creating_in_Chatwoot_and_storing_the_id_still_leaves_one_of_each(string create)
+    public async Task A_lost_answer_after_Chatwoot_created_the_resource_is_retried_and_still_leaves_one_of_each(string create)
     {
         // Chatwoot creates the resource, and the answer never arrives: as if this instance died before storing the id.
         chatwoot.FailNext(create, 0, afterApplying: true);
 
         await OnboardAsync();
 
-        Assert.Equal(WorkflowStatus.Completed, (await EndedAsync()).Status);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await EndedAsync()).RuntimeStatus);
         AssertOneOfEach();
-        Assert.Contains((await SupportAsync()).Workflow!.History, h => h.Event == "step-failed");
+        Assert.Contains(chatwoot.Requests, r => r.Operation == create && r.Status == 0);
     }
 
     [Fact]
-    public async Task Running_every_step_again_and_redelivering_the_event_creates_nothing_more()
+    public async Task Restarting_the_onboarding_and_redelivering_the_event_creates_nothing_more()
     {
         await OnboardAsync();
-        await EndedAsync(WorkflowStatus.Completed);
-        var steps = app.Services.GetServices<IWorkflowSteps>().OfType<ChatwootOnboarding>().Single();
-        var inputs = new Dictionary<string, string> { [ChatwootOnboarding.ProviderInput] = Key };
+        var first = await EndedAsync(OrchestrationRuntimeStatus.Completed);
+        var creates = Creates();
 
-        foreach (var step in ChatwootOnboarding.Steps)
-        {
-            await steps.RunAsync(step, new WorkflowStepContext(InstanceId, inputs, 1), CancellationToken.None);
-        }
+        await app.Orchestrations.RestartAsync(InstanceId, restartWithNewInstanceId: false);
+        var again = await EndedAsync(app, InstanceId, OrchestrationRuntimeStatus.Completed, updatedAfter: first.LastUpdatedAt);
+        var onboarded = new ProviderOnboarded(Key, "Acme Cloud", "support@acme.example", null, ["eu-central"]);
+        await app.Services.GetRequiredService<QueueWriter>().SendAsync(StartChatwootOnboarding.QueueName, new DomainEvent<ProviderOnboarded>(Guid.NewGuid(), "provider-onboarded", DateTimeOffset.UtcNow, onboarded));
+        await Eventually.HoldsAsync(() => app.Logs.Entries.Any(e => e.Message.Contains($"{InstanceId} is Completed already", StringComparison.Ordinal)), "the redelivered event found the onboarding");
 
-        await app.Services.GetRequiredService<WorkflowRunner>().StartAsync(ChatwootOnboarding.Name, InstanceId, inputs, CancellationToken.None);
+        Assert.Equal(first.ReadOutputAs<OnboardedResources>(), again.ReadOutputAs<OnboardedResources>());
+        Assert.Equal(creates, Creates());
+        Assert.Equal(again.LastUpdatedAt, (await app.Orchestrations.GetInstanceAsync(InstanceId))!.LastUpdatedAt);
         AssertOneOfEach();
     }
 
-    [Fact]
-    public async Task A_429_from_Chatwoot_is_retried_and_the_onboarding_completes()
+    [Theory]
+    [InlineData(429)]
+    [InlineData(503)]
+    public async Task A_retryable_error_from_Chatwoot_is_retried_with_back_off_and_the_onboarding_completes(int status)
     {
-        chatwoot.FailNext("POST /api/v1/accounts/{account_id}/teams", 429);
+        chatwoot.FailNext(CreateTeam, status, count: 2);
 
         await OnboardAsync();
 
-        Assert.Equal(WorkflowStatus.Completed, (await EndedAsync()).Status);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await EndedAsync()).RuntimeStatus);
         AssertOneOfEach();
-        var failure = Assert.Single((await SupportAsync()).Workflow!.History, h => h.Event == "step-failed");
-        Assert.Contains("429", failure.Error, StringComparison.Ordinal);
+        Assert.Equal([status, status, 200], chatwoot.Requests.Where(r => r.Operation == CreateTeam).Select(r => r.Status));
+    }
+
+    [Fact]
+    public async Task A_retryable_error_on_every_attempt_fails_the_onboarding_after_the_last_one()
+    {
+        chatwoot.FailNext(CreateTeam, 502, count: 3);
+
+        await OnboardAsync();
+
+        await EndedAsync(OrchestrationRuntimeStatus.Failed);
+        Assert.Equal(3, chatwoot.Requests.Count(r => r.Operation == CreateTeam));
+        var failure = (await AdminSupportAsync()).Onboarding!.Failure!;
+        Assert.Equal(typeof(ChatwootException).FullName, failure.Inner!.ErrorType);
+        Assert.Contains("502", failure.Inner.Message, StringComparison.Ordinal);
+        Assert.Equal("team", (await SupportAsync()).Onboarding!.FailedStep);
     }
 
     [Fact]
@@ -163,59 +220,62 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
 
         await OnboardAsync();
 
-        Assert.Equal(WorkflowStatus.Completed, (await EndedAsync()).Status);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await EndedAsync()).RuntimeStatus);
         AssertOneOfEach();
-        Assert.Contains(chatwoot.Requests, r => r.Operation == "POST /api/v1/accounts/{account_id}/portals" && r.Status == 422);
+        Assert.Contains(chatwoot.Requests, r => r.Operation == CreatePortal && r.Status == 422);
     }
 
     [Fact]
     public async Task A_provider_of_the_same_name_gets_its_own_team_not_the_other_providers()
     {
         var other = Ed25519phKey.Generate();
-        using (var client = app.SignedBy(other))
-        {
-            Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("api/v1/providers", new ProviderProfile("Acme Cloud", null, null, "x@other.example", ["eu"], null, null))).StatusCode);
-        }
-
-        var store = app.Services.GetRequiredService<WorkflowStore>();
-        await Eventually.HoldsAsync(async () => (await store.FindAsync(ChatwootOnboarding.InstanceId(other.PublicKeyHex), CancellationToken.None))?.Status == WorkflowStatus.Completed, "the first provider is onboarded");
+        await OnboardAsync(app, other);
+        await EndedAsync(app, ChatwootOnboarding.InstanceId(other.PublicKeyHex), OrchestrationRuntimeStatus.Completed);
 
         await OnboardAsync();
 
-        Assert.Equal(WorkflowStatus.Completed, (await EndedAsync()).Status);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await EndedAsync()).RuntimeStatus);
         Assert.Equal(2, chatwoot.Teams.Count);
         Assert.Contains(chatwoot.Teams, t => t.Name == $"acme cloud team {Key[..8]}");
         Assert.NotEqual((await SupportAsync()).Resources.TeamId, chatwoot.Teams.Single(t => t.Name == "acme cloud team").Id);
     }
 
     [Fact]
-    public async Task A_permanent_failure_shows_the_real_error_to_admins_and_an_admin_resumes_it()
+    public async Task A_refusal_fails_the_onboarding_at_once_with_the_real_error_and_an_admin_retry_completes_it()
     {
-        chatwoot.FailNext("POST /api/v1/accounts/{account_id}/portals", 401);
+        chatwoot.FailNext(CreatePortal, 401);
 
         await OnboardAsync();
 
-        var failed = await EndedAsync(WorkflowStatus.Failed);
-        Assert.Equal(("portal", 1), (failed.Step, failed.Attempt));
-        Assert.Contains("401", failed.LastError, StringComparison.Ordinal);
-        Assert.Contains("ChatwootException", failed.LastError, StringComparison.Ordinal);
-        Assert.DoesNotContain(ChatwootStandIn.AdminToken, failed.LastError, StringComparison.Ordinal);
-        Assert.Equal("failed", (await SupportAsync()).Workflow!.Status);
+        var failed = await EndedAsync(OrchestrationRuntimeStatus.Failed);
+        Assert.Single(chatwoot.Requests, r => r.Operation == CreatePortal);
+        var seenByProvider = (await SupportAsync()).Onboarding!;
+        Assert.Equal("Failed", seenByProvider.Status);
+        Assert.Equal(["inbox", "team"], seenByProvider.StepsDone);
+        Assert.Equal("portal", seenByProvider.FailedStep);
+        Assert.Null(seenByProvider.RunningStep);
+        Assert.Contains("portal for provider", seenByProvider.Error, StringComparison.Ordinal);
+        Assert.Contains("401", seenByProvider.Error, StringComparison.Ordinal);
+        Assert.Null(seenByProvider.Failure);
 
-        using var admin = new HttpClient { BaseAddress = app.Client.BaseAddress };
-        admin.DefaultRequestHeaders.Add("x-functions-key", TestKeys.Master);
-        var seenByAdmin = (await admin.GetFromJsonAsync<ProviderSupportView>($"api/v1/admin/providers/{Key}/support"))!;
-        Assert.Contains("401", seenByAdmin.Workflow!.LastError, StringComparison.Ordinal);
-        var failedList = (await admin.GetFromJsonAsync<List<WorkflowSummary>>("api/v1/admin/workflows?status=failed"))!;
-        Assert.Contains(failedList, w => w.Id == InstanceId && w.Step == "portal");
-        var resumed = await admin.PostAsync($"api/v1/admin/providers/{Key}/support/retry", null);
-        Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        // Admins see the whole chain: the orchestrator's error, the activity's refusal in it, Chatwoot's error in that.
+        var failure = (await AdminSupportAsync()).Onboarding!.Failure!;
+        Assert.Contains(nameof(CreatePortal), failure.Message, StringComparison.Ordinal);
+        Assert.Equal(typeof(OnboardingRefusedException).FullName, failure.Inner!.ErrorType);
+        Assert.Equal(typeof(ChatwootException).FullName, failure.Inner.Inner!.ErrorType);
+        Assert.Contains("401", failure.Inner.Inner.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(ChatwootStandIn.AdminToken, JsonSerializer.Serialize(failure), StringComparison.Ordinal);
 
-        Assert.Equal(WorkflowStatus.Completed, (await EndedAsync(WorkflowStatus.Completed)).Status);
+        using var admin = Admin();
+        var retried = await admin.PostAsync($"api/v1/admin/providers/{Key}/support/retry", null);
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+
+        await EndedAsync(app, InstanceId, OrchestrationRuntimeStatus.Completed, updatedAfter: failed.LastUpdatedAt);
         AssertOneOfEach();
+        Assert.Equal(ChatwootOnboarding.Steps, (await SupportAsync()).Onboarding!.StepsDone);
         await ApiAssert.ProblemAsync(await admin.PostAsync($"api/v1/admin/providers/{Key}/support/retry", null), HttpStatusCode.Conflict);
         await ApiAssert.ProblemAsync(await app.Client.PostAsync($"api/v1/admin/providers/{Key}/support/retry", null), HttpStatusCode.Unauthorized);
-        Assert.Contains((await SupportAsync()).Workflow!.History, h => h.Event == "resumed" && h.By == "master");
+        await ApiAssert.ProblemAsync(await admin.PostAsync($"api/v1/admin/providers/{Ed25519phKey.Generate().PublicKeyHex}/support/retry", null), HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -231,7 +291,7 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
     public async Task Agents_are_added_to_the_team_and_inbox_found_by_email_when_they_exist_and_removed_again()
     {
         await OnboardAsync();
-        await EndedAsync(WorkflowStatus.Completed);
+        await EndedAsync(OrchestrationRuntimeStatus.Completed);
         var existing = chatwoot.AddAgent("Erin Existing", "erin@acme.example");
         using var client = app.SignedBy(provider);
 
@@ -267,7 +327,7 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
     {
         chatwoot.FailNext("POST /api/v1/accounts/{account_id}/inboxes", 401);
         await OnboardAsync();
-        await EndedAsync(WorkflowStatus.Failed);
+        await EndedAsync(OrchestrationRuntimeStatus.Failed);
         using var client = app.SignedBy(provider);
 
         var refused = await ApiAssert.ProblemAsync(await client.PostAsJsonAsync($"api/v1/providers/{Key}/support/agents", new { name = "Nora", email = "nora@acme.example" }), HttpStatusCode.Conflict);

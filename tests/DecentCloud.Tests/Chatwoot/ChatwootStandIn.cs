@@ -278,6 +278,23 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The next request matching <paramref name="match"/> waits, before it takes effect, until the hold is released (then
+    /// it is answered as usual) or its caller goes away (then it never takes effect): a Chatwoot call in flight while a
+    /// test kills its caller.
+    /// </summary>
+    public ChatwootHold HoldNext(string match)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(match);
+        var hold = new ChatwootHold();
+        lock (gate)
+        {
+            failures.Add(new FailureRule(match, null, false, TimeSpan.Zero) { Left = 1, Hold = hold });
+        }
+
+        return hold;
+    }
+
     public async ValueTask DisposeAsync() => await app.DisposeAsync();
 
     private T Snapshot<T>(Func<T> read)
@@ -317,6 +334,12 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
             if (failure?.Delay > TimeSpan.Zero)
             {
                 await Task.Delay(failure.Delay, context.RequestAborted);
+            }
+
+            if (failure?.Hold is { } hold)
+            {
+                hold.Arrive();
+                await hold.Released.WaitAsync(context.RequestAborted);
             }
 
             var applies = failure?.Status is null || failure.AfterApplying;
@@ -1150,5 +1173,23 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
     private sealed record FailureRule(string Match, int? Status, bool AfterApplying, TimeSpan Delay)
     {
         public int Left { get; set; }
+
+        public ChatwootHold? Hold { get; init; }
     }
+}
+
+/// <summary>A request the stand-in holds (<see cref="ChatwootStandIn.HoldNext"/>).</summary>
+public sealed class ChatwootHold
+{
+    private readonly TaskCompletionSource arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the held request has arrived.</summary>
+    public Task Arrived => arrived.Task;
+
+    internal Task Released => released.Task;
+
+    public void Release() => released.TrySetResult();
+
+    internal void Arrive() => arrived.TrySetResult();
 }

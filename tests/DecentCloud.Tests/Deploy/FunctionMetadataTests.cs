@@ -20,9 +20,15 @@ public sealed class FunctionMetadataTests
         ["AddSupportAgent"] = Http("POST", "v1/providers/{pubkey}/support/agents", "Anonymous"),
         ["ApproveRefund"] = Http("POST", "v1/admin/contracts/{id}/refunds/{sessionId}/approve", "Admin"),
         ["CancelContract"] = Http("POST", "v1/contracts/{id}/cancel", "Anonymous"),
+        ["ChatwootOnboarding"] = Orchestrator(),
         ["ChatwootWebhook"] = Http("POST", "v1/webhooks/chatwoot", "Anonymous"),
         ["CreateAgentDelegation"] = Http("POST", "v1/providers/{pubkey}/agent-delegations", "Anonymous"),
+        ["CreateCategory"] = Activity(),
+        ["CreateInbox"] = Activity(),
         ["CreateOffering"] = Http("POST", "v1/providers/{pubkey}/offerings", "Anonymous"),
+        ["CreatePortal"] = Activity(),
+        ["CreateRoutingRule"] = Activity(),
+        ["CreateTeam"] = Activity(),
         ["DeletePoisonMessage"] = Http("DELETE", "v1/admin/queues/{queue}/poison/{messageId}", "Admin"),
         ["DeleteSshKey"] = Http("DELETE", "v1/accounts/{pubkey}/ssh-keys/{fingerprint}", "Anonymous"),
         ["ExpireContracts"] = Timer("0 */5 * * * *"),
@@ -36,6 +42,7 @@ public sealed class FunctionMetadataTests
         ["GetInvoiceMetadata"] = Http("GET", "v1/contracts/{id}/invoice/metadata", "Anonymous"),
         ["GetInvoiceMetadataAsAdmin"] = Http("GET", "v1/admin/contracts/{id}/invoice/metadata", "Admin"),
         ["GetOffering"] = Http("GET", "v1/providers/{pubkey}/offerings/{id}", "Anonymous"),
+        ["GetOrchestration"] = Http("GET", "v1/admin/orchestrations/{instanceId}", "Admin"),
         ["GetProvider"] = Http("GET", "v1/providers/{pubkey}", "Anonymous"),
         ["GetProviderSupport"] = Http("GET", "v1/providers/{pubkey}/support", "Anonymous"),
         ["GetProviderSupportAsAdmin"] = Http("GET", "v1/admin/providers/{pubkey}/support", "Admin"),
@@ -44,12 +51,12 @@ public sealed class FunctionMetadataTests
         ["IssueInvoice"] = Queue("billing-invoices"),
         ["ListAdminActions"] = Http("GET", "v1/admin/actions", "Admin"),
         ["ListAgentDelegations"] = Http("GET", "v1/providers/{pubkey}/agent-delegations", "Anonymous"),
+        ["ListOrchestrations"] = Http("GET", "v1/admin/orchestrations", "Admin"),
         ["ListPoisonMessages"] = Http("GET", "v1/admin/queues/{queue}/poison", "Admin"),
         ["ListQueues"] = Http("GET", "v1/admin/queues", "Admin"),
         ["ListRefunds"] = Http("GET", "v1/admin/refunds", "Admin"),
         ["ListSshKeys"] = Http("GET", "v1/accounts/{pubkey}/ssh-keys", "Anonymous"),
         ["ListSupportAgents"] = Http("GET", "v1/providers/{pubkey}/support/agents", "Anonymous"),
-        ["ListWorkflows"] = Http("GET", "v1/admin/workflows", "Admin"),
         ["OnboardProvider"] = Http("POST", "v1/providers", "Anonymous"),
         ["PayRefunds"] = Timer("30 */5 * * * *"),
         ["PollStripeEvents"] = Timer("45 */5 * * * *"),
@@ -64,16 +71,16 @@ public sealed class FunctionMetadataTests
         ["RentContract"] = Http("POST", "v1/contracts", "Anonymous"),
         ["ReplayPoisonMessage"] = Http("POST", "v1/admin/queues/{queue}/poison/{messageId}/replay", "Admin"),
         ["ReplayPoisonMessages"] = Http("POST", "v1/admin/queues/{queue}/poison/replay", "Admin"),
+        ["RestartOrchestration"] = Http("POST", "v1/admin/orchestrations/{instanceId}/restart", "Admin"),
         ["RetryProviderSupport"] = Http("POST", "v1/admin/providers/{pubkey}/support/retry", "Admin"),
         ["RevokeAgentDelegation"] = Http("DELETE", "v1/providers/{pubkey}/agent-delegations/{agentKey}", "Anonymous"),
-        ["RunWorkflowStep"] = Queue("workflow-steps"),
         ["SearchOfferings"] = Http("GET", "v1/offerings", "Anonymous"),
         ["SendReceipt"] = Queue("billing-receipts"),
         ["ShowOffering"] = Http("POST", "v1/providers/{pubkey}/offerings/{id}/show", "Anonymous"),
         ["StartChatwootOnboarding"] = Queue("chatwoot-provider-onboarded"),
         ["StartCheckout"] = Http("POST", "v1/contracts/{id}/checkout", "Anonymous"),
         ["StripeWebhook"] = Http("POST", "v1/webhooks/stripe", "Anonymous"),
-        ["SweepWorkflows"] = Timer("0 * * * * *"),
+        ["TerminateOrchestration"] = Http("POST", "v1/admin/orchestrations/{instanceId}/terminate", "Admin"),
         ["UpdateOffering"] = Http("PUT", "v1/providers/{pubkey}/offerings/{id}", "Anonymous"),
         ["UpdateProvider"] = Http("PUT", "v1/providers/{pubkey}", "Anonymous"),
         ["WatchPoisonQueues"] = Timer("50 */5 * * * *"),
@@ -84,6 +91,10 @@ public sealed class FunctionMetadataTests
     private static Trigger Queue(string queue) => new("queueTrigger", null, null, null, queue, null);
 
     private static Trigger Timer(string schedule) => new("timerTrigger", null, null, null, null, schedule);
+
+    private static Trigger Orchestrator() => new("orchestrationTrigger", null, null, null, null, null);
+
+    private static Trigger Activity() => new("activityTrigger", null, null, null, null, null);
 
     private static Dictionary<string, Trigger> Declared(string appDirectory)
     {

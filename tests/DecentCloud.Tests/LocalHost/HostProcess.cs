@@ -8,9 +8,9 @@ using Xunit.Abstractions;
 namespace DecentCloud.Tests.LocalHost;
 
 /// <summary>
-/// The local Functions host running the sample app in a process of its own, as <c>dotnet run --project
-/// infra/local/FunctionsHost -- app-folder</c> runs it, so that a test can kill it the hard way. Its console lines are
-/// kept, and written to the test's output when it is disposed.
+/// The local Functions host running an app (the sample app, or the function app) in a process of its own, as
+/// <c>dotnet run --project infra/local/FunctionsHost -- app-folder</c> runs it, so that a test can kill it the hard way.
+/// Its console lines are kept, and written to the test's output when it is disposed.
 /// </summary>
 public sealed partial class HostProcess : IAsyncDisposable
 {
@@ -39,7 +39,11 @@ public sealed partial class HostProcess : IAsyncDisposable
     public IReadOnlyCollection<string> Lines => lines;
 
     /// <summary>Starts the host on the sample app with <see cref="SampleHost.Settings"/> in its environment; answers once it listens.</summary>
-    public static async Task<HostProcess> StartAsync(string storage, SampleNames names, IDictionary<string, string?>? settings = null, ITestOutputHelper? output = null)
+    public static Task<HostProcess> StartAsync(string storage, SampleNames names, IDictionary<string, string?>? settings = null, ITestOutputHelper? output = null) =>
+        StartAsync(SampleHost.AppDirectory, SampleHost.Settings(storage, names, settings), output);
+
+    /// <summary>Starts the host on the built app in <paramref name="appDirectory"/> with <paramref name="settings"/> in its environment; answers once it listens.</summary>
+    public static async Task<HostProcess> StartAsync(string appDirectory, IDictionary<string, string?> settings, ITestOutputHelper? output = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -48,8 +52,8 @@ public sealed partial class HostProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(typeof(LocalFunctionsHost).Assembly.Location);
-        start.ArgumentList.Add(SampleHost.AppDirectory);
-        foreach (var (name, value) in SampleHost.Settings(storage, names, settings))
+        start.ArgumentList.Add(appDirectory);
+        foreach (var (name, value) in settings)
         {
             start.Environment[name] = value;
         }
@@ -111,6 +115,26 @@ public sealed partial class HostProcess : IAsyncDisposable
     public async Task KillAsync()
     {
         process.Kill(entireProcessTree: false);
+        await process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGKILL to the host and then at once to its worker: the machine went away, and neither got to do anything more.</summary>
+    public async Task KillWithWorkerAsync()
+    {
+        process.Kill(entireProcessTree: false);
+        if (workerProcessId != 0)
+        {
+            try
+            {
+                using var worker = Process.GetProcessById(workerProcessId);
+                worker.Kill();
+            }
+            catch (ArgumentException)
+            {
+                // Gone already: its watchdog saw the host die first. The test checks it is not running either way.
+            }
+        }
+
         await process.WaitForExitAsync();
     }
 

@@ -19,13 +19,17 @@ public sealed class StorageSnapshot
     private StorageSnapshot(Dictionary<string, (int Count, string Hash)> parts) => this.parts = parts;
 
     /// <param name="excluded">Tables, containers and queues left out, by name.</param>
-    public static async Task<StorageSnapshot> TakeAsync(string connectionString, IReadOnlySet<string> excluded)
+    public static Task<StorageSnapshot> TakeAsync(string connectionString, IReadOnlySet<string> excluded) =>
+        TakeAsync(connectionString, excluded.Contains);
+
+    /// <param name="excluded">Whether a table, container or queue of that name is left out.</param>
+    public static async Task<StorageSnapshot> TakeAsync(string connectionString, Func<string, bool> excluded)
     {
         var parts = new Dictionary<string, (int, string)>(StringComparer.Ordinal);
         var tables = new TableServiceClient(connectionString);
         await foreach (var table in tables.QueryAsync())
         {
-            if (!excluded.Contains(table.Name))
+            if (!excluded(table.Name))
             {
                 var rows = new List<string>();
                 await foreach (var row in tables.GetTableClient(table.Name).QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"]))
@@ -40,7 +44,7 @@ public sealed class StorageSnapshot
         var blobs = new BlobServiceClient(connectionString);
         await foreach (var container in blobs.GetBlobContainersAsync())
         {
-            if (!excluded.Contains(container.Name))
+            if (!excluded(container.Name))
             {
                 var names = new List<string>();
                 await foreach (var blob in blobs.GetBlobContainerClient(container.Name).GetBlobsAsync())
@@ -55,7 +59,7 @@ public sealed class StorageSnapshot
         var queues = new QueueServiceClient(connectionString);
         await foreach (var queue in queues.GetQueuesAsync())
         {
-            if (!excluded.Contains(queue.Name))
+            if (!excluded(queue.Name))
             {
                 var count = (await queues.GetQueueClient(queue.Name).GetPropertiesAsync()).Value.ApproximateMessagesCount;
                 parts[$"queue {queue.Name}"] = (count, Nothing.Hash);

@@ -4,6 +4,7 @@ using DecentCloud.Functions;
 using DecentCloud.Functions.Platform;
 using DecentCloud.FunctionsHost;
 using DecentCloud.Shared.Signing;
+using Microsoft.DurableTask.Client;
 
 namespace DecentCloud.Tests.Support;
 
@@ -32,6 +33,7 @@ public sealed class TestFunctionApp : IAsyncDisposable
         """;
 
     private readonly ServiceProvider services;
+    private readonly Lazy<ServiceProvider> durable;
     private bool stopped;
 
     private TestFunctionApp(LocalFunctionsHost host, ServiceProvider services, CapturedLogs logs, HttpClient client)
@@ -40,6 +42,13 @@ public sealed class TestFunctionApp : IAsyncDisposable
         this.services = services;
         Logs = logs;
         Client = client;
+        durable = new(() =>
+        {
+            var hub = host.TaskHub ?? throw new InvalidOperationException("The app has no durable functions, so its host runs no task hub.");
+            var clientServices = new ServiceCollection().AddLogging();
+            clientServices.AddDurableTaskClient(builder => builder.UseGrpc(hub.Channel));
+            return clientServices.BuildServiceProvider();
+        });
     }
 
     /// <summary>The app's build output, which the test project builds first.</summary>
@@ -60,12 +69,19 @@ public sealed class TestFunctionApp : IAsyncDisposable
     /// <summary>The app's services (stores, queue writer, storage clients) over the app's storage and settings, in this process.</summary>
     public IServiceProvider Services => services;
 
+    /// <summary>A durable client in the test on the app's task hub, through the host's sidecar (as the app's own durableClient binding).</summary>
+    public DurableTaskClient Orchestrations => durable.Value.GetRequiredService<DurableTaskClient>();
+
     /// <summary>The settings every test app starts with; a test's own win.</summary>
     public static Dictionary<string, string?> Settings(string? storage, string hostId) => new(StringComparer.OrdinalIgnoreCase)
     {
         ["AzureWebJobsStorage"] = storage,
         ["FUNCTIONS_HTTP_PORT"] = "0",
         ["FUNCTIONS_HOST_ID"] = hostId,
+
+        // A task hub of its own (host ids are letters and digits, as hub names must be): apps of other tests on the same
+        // storage account never run this one's orchestrations. A second app given the same host id shares it.
+        ["DurableTaskHubName"] = hostId,
         ["FUNCTIONS_MASTER_KEY"] = TestKeys.Master,
         ["FUNCTIONS_HOST_KEYS__default"] = TestKeys.Host,
 
@@ -218,6 +234,11 @@ public sealed class TestFunctionApp : IAsyncDisposable
         }
 
         Client.Dispose();
+        if (durable.IsValueCreated)
+        {
+            await durable.Value.DisposeAsync();
+        }
+
         await services.DisposeAsync();
     }
 }

@@ -53,8 +53,10 @@ internal sealed class DurableFunctions(IReadOnlyList<FunctionDescriptor> functio
         }
         catch (FunctionInvocationException ex)
         {
-            // The function ran and threw: the orchestration sees the failure with the worker's error inside.
-            return ActivityOutcome.Failed(ActivityFailure.From(ex.InnerException ?? ex));
+            // The function ran and threw: the orchestration sees the worker's error, typed as in Azure.
+            return ActivityOutcome.Failed(ex.InnerException is WorkerException reported
+                ? ActivityFailure.FromWorker(reported.RemoteType, reported.RemoteMessage, reported.StackTrace)
+                : ActivityFailure.From(ex));
         }
     }
 

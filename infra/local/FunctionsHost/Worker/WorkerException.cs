@@ -26,9 +26,17 @@ internal sealed class WorkerException : Exception
     {
         remoteStackTrace = exception.StackTrace;
         Source = exception.Source;
+        RemoteType = string.IsNullOrEmpty(exception.Type) ? null : exception.Type;
+        RemoteMessage = exception.Message;
     }
 
     public override string? StackTrace => remoteStackTrace ?? base.StackTrace;
+
+    /// <summary>The exception's type as the worker reported it, when it did.</summary>
+    public string? RemoteType { get; }
+
+    /// <summary>The exception's message as the worker reported it (the .NET worker sends the exception's <c>ToString()</c>).</summary>
+    public string RemoteMessage { get; } = "";
 
     public static WorkerException? From(RpcException? exception) => exception is null ? null : new WorkerException(exception);
 

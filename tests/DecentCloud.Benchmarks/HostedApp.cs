@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Azure;
-using Azure.Data.Tables;
 using DecentCloud.FunctionsHost;
 using Microsoft.Extensions.Logging;
 
@@ -12,15 +9,10 @@ namespace DecentCloud.Benchmarks;
 /// </summary>
 internal sealed class HostedApp : IAsyncDisposable
 {
-    private static readonly TimeSpan ReleaseDeadline = TimeSpan.FromSeconds(30);
-
-    private readonly string storage;
-
-    private HostedApp(LocalFunctionsHost host, HostLogTap log, string storage)
+    private HostedApp(LocalFunctionsHost host, HostLogTap log)
     {
         Host = host;
         Log = log;
-        this.storage = storage;
     }
 
     public LocalFunctionsHost Host { get; }
@@ -56,7 +48,7 @@ internal sealed class HostedApp : IAsyncDisposable
                     },
                 },
                 cancellationToken);
-            return new HostedApp(host, tap, values.GetValueOrDefault("AzureWebJobsStorage") ?? "");
+            return new HostedApp(host, tap);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or TimeoutException)
         {
@@ -67,50 +59,5 @@ internal sealed class HostedApp : IAsyncDisposable
     /// <summary>This process's CPU (the host's and the load's) and the worker's.</summary>
     public CpuSample Cpu() => CpuSample.With(Log.WorkerProcessId);
 
-    /// <summary>
-    /// Stops the host and its worker, then, when the app has a task hub, waits until the hub has released its partitions.
-    /// The host returns before its orchestration service has stopped (the DurableTask sidecar stops it from a callback
-    /// nobody awaits); a storage emulator stopped before that leaves the service retrying in this process for many
-    /// seconds, in the next run's time.
-    /// </summary>
-    public async ValueTask DisposeAsync()
-    {
-        var hub = Host.TaskHub?.TaskHubName;
-        await Host.DisposeAsync();
-        if (hub is not null)
-        {
-            await PartitionsReleasedAsync(hub);
-        }
-    }
-
-    /// <summary>The Azure Storage provider's partition table (<c>{hub}Partitions</c>) names no owner any more.</summary>
-    private async Task PartitionsReleasedAsync(string hub)
-    {
-        var partitions = new TableClient(storage, hub + "Partitions");
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < ReleaseDeadline)
-        {
-            try
-            {
-                var owned = false;
-                await foreach (var partition in partitions.QueryAsync<TableEntity>(select: ["CurrentOwner"]))
-                {
-                    owned |= !string.IsNullOrEmpty(partition.GetString("CurrentOwner"));
-                }
-
-                if (!owned)
-                {
-                    return;
-                }
-            }
-            catch (RequestFailedException ex) when (ex.Status == 404)
-            {
-                return;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100));
-        }
-
-        Progress.Line($"host: task hub {hub} still owns partitions {ReleaseDeadline.TotalSeconds:F0} s after the host stopped; going on");
-    }
+    public ValueTask DisposeAsync() => Host.DisposeAsync();
 }

@@ -234,22 +234,8 @@ internal static class OrchestrationBenchmark
     }
 
     /// <summary>The Azure Storage provider with the local host's task hub settings (for the direct side's worker and client, and the state reader of both).</summary>
-    private static AzureStorageOrchestrationService Service(string connectionString, string hubName, ILoggerFactory loggers)
-    {
-        var options = new LocalTaskHubOptions();
-        return new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
-        {
-            StorageAccountClientProvider = new StorageAccountClientProvider(connectionString),
-            TaskHubName = hubName,
-            PartitionCount = options.PartitionCount,
-            MaxQueuePollingInterval = options.MaxQueuePollingInterval,
-            WorkItemQueueVisibilityTimeout = options.WorkItemVisibilityTimeout,
-            ControlQueueVisibilityTimeout = options.WorkItemVisibilityTimeout,
-            MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestratorFunctions,
-            MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivityFunctions,
-            LoggerFactory = loggers,
-        });
-    }
+    private static AzureStorageOrchestrationService Service(string connectionString, string hubName, ILoggerFactory loggers) =>
+        new(LocalTaskHub.ProviderSettings(new LocalTaskHubOptions { ConnectionString = connectionString, TaskHubName = hubName }, loggers));
 
     private static readonly ILoggerFactory NullLoggerFactoryInstance = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
 

@@ -68,25 +68,7 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
     /// <summary>Creates the hub's queues, tables and blobs if they are missing, starts the sidecar and the dispatcher.</summary>
     public static async Task<LocalTaskHub> StartAsync(LocalTaskHubOptions options, IDurableFunctionInvoker invoker, ILoggerFactory loggers, CancellationToken cancellationToken = default)
     {
-        var service = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
-        {
-            StorageAccountClientProvider = new StorageAccountClientProvider(options.ConnectionString),
-            TaskHubName = options.TaskHubName,
-            PartitionCount = options.PartitionCount,
-            MaxQueuePollingInterval = options.MaxQueuePollingInterval,
-            WorkItemQueueVisibilityTimeout = options.WorkItemVisibilityTimeout,
-            ControlQueueVisibilityTimeout = options.ControlQueueVisibilityTimeout,
-            WorkerId = options.WorkerId,
-
-            // The table partition manager (the provider's default) reads and renews every acquire interval.
-            UseTablePartitionManagement = true,
-            LeaseAcquireInterval = options.PartitionAcquireInterval,
-            LeaseRenewInterval = options.PartitionAcquireInterval,
-            LeaseInterval = options.PartitionLeaseInterval,
-            MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestratorFunctions,
-            MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivityFunctions,
-            LoggerFactory = loggers,
-        });
+        var service = new AzureStorageOrchestrationService(ProviderSettings(options, loggers));
         try
         {
             await service.CreateIfNotExistsAsync();
@@ -110,6 +92,30 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
         var address = sidecar.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new LocalTaskHub(options, service, sidecar, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), invoker, loggers);
     }
+
+    /// <summary>
+    /// The Azure Storage provider's settings for a hub with these options: what this host runs its hub with, and what
+    /// anything else that drives the same hub the same way (the benchmarks' Durable Task Framework side) uses.
+    /// </summary>
+    public static AzureStorageOrchestrationServiceSettings ProviderSettings(LocalTaskHubOptions options, ILoggerFactory loggers) => new()
+    {
+        StorageAccountClientProvider = new StorageAccountClientProvider(options.ConnectionString),
+        TaskHubName = options.TaskHubName,
+        PartitionCount = options.PartitionCount,
+        MaxQueuePollingInterval = options.MaxQueuePollingInterval,
+        WorkItemQueueVisibilityTimeout = options.WorkItemVisibilityTimeout,
+        ControlQueueVisibilityTimeout = options.ControlQueueVisibilityTimeout,
+        WorkerId = options.WorkerId,
+
+        // The table partition manager (the provider's default) reads and renews every acquire interval.
+        UseTablePartitionManagement = true,
+        LeaseAcquireInterval = options.PartitionAcquireInterval,
+        LeaseRenewInterval = options.PartitionAcquireInterval,
+        LeaseInterval = options.PartitionLeaseInterval,
+        MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestratorFunctions,
+        MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivityFunctions,
+        LoggerFactory = loggers,
+    };
 
     /// <summary>
     /// The value of a <c>durableClient</c> input binding, as the Durable extension gives it to an isolated worker: the

@@ -56,7 +56,7 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
     {
         var appDirectory = Path.GetFullPath(options.AppDirectory);
         var config = WorkerConfig.Load(appDirectory);
-        var settings = HostSettings.Load(appDirectory, config.AppName, new Dictionary<string, string?>(options.Settings, StringComparer.OrdinalIgnoreCase));
+        var settings = HostSettings.Load(appDirectory, config.AppName, new Dictionary<string, string?>(options.Settings, StringComparer.OrdinalIgnoreCase), options.ReadLocalSettings);
         var loggers = CreateLoggers(settings, options.ConfigureLogging);
         var logger = loggers.CreateLogger<LocalFunctionsHost>();
         FunctionsWorker? worker = null;

@@ -12,6 +12,12 @@ public sealed class LocalFunctionsHostOptions
     /// </summary>
     public IDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Whether local.settings.json in the app's folder is read, as Core Tools reads it (the default). Tests turn it off:
+    /// they give every setting themselves, and a developer's own file must not change what they run with.
+    /// </summary>
+    public bool ReadLocalSettings { get; init; } = true;
+
     /// <summary>Runs after the host's own logging set-up (console lines with trace ids), to add or replace providers.</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 }

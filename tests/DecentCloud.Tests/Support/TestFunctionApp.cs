@@ -133,6 +133,7 @@ public sealed class TestFunctionApp : IAsyncDisposable
         {
             AppDirectory = withTestFunctions ? TestAppDirectory : AppDirectory,
             Settings = values,
+            ReadLocalSettings = false,
             ConfigureLogging = logging =>
             {
                 logging.ClearProviders();

@@ -46,9 +46,10 @@ internal sealed partial class HostSettings
     /// </summary>
     public string HostId { get; }
 
-    public static HostSettings Load(string appDirectory, string appName, IReadOnlyDictionary<string, string?> overrides)
+    /// <param name="readLocalSettings">Whether local.settings.json in the app's folder is read (not for tests, which give every setting).</param>
+    public static HostSettings Load(string appDirectory, string appName, IReadOnlyDictionary<string, string?> overrides, bool readLocalSettings = true)
     {
-        var local = LocalSettings.Load(appDirectory);
+        var local = readLocalSettings ? LocalSettings.Load(appDirectory) : new Dictionary<string, string?>();
         var configuration = new ConfigurationBuilder()
             .Add(HostJson.Load(appDirectory))
             .AddInMemoryCollection(local.Select(setting => KeyValuePair.Create(ConfigurationKey(setting.Key), setting.Value)))
@@ -59,7 +60,12 @@ internal sealed partial class HostSettings
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in local.Concat(overrides))
         {
-            if (value is not null)
+            // A null setting is not set at all, whatever an earlier source said.
+            if (value is null)
+            {
+                environment.Remove(EnvironmentName(name));
+            }
+            else
             {
                 environment[EnvironmentName(name)] = value;
             }

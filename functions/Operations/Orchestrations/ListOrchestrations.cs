@@ -15,6 +15,9 @@ public sealed class ListOrchestrations(AdminAudit audit)
     /// <summary>With a name filter, at most this many instances are read for one page; the continuation goes on from there.</summary>
     public const int MaximumScanned = 2000;
 
+    /// <summary>The most pages of the hub read for one page (Azure Tables may answer a page with nothing in it but a continuation).</summary>
+    public const int MaximumHubPages = 20;
+
     [EndpointSummary("List orchestration instances")]
     [EndpointDescription("Admin. Instances of the task hub in its order (by instance id): id, orchestration name, status, created and "
         + "last updated. status: one or more of Pending, Running, Suspended, Completed, Failed, Terminated (comma-separated); name: the "
@@ -44,20 +47,20 @@ public sealed class ListOrchestrations(AdminAudit audit)
 
         var found = new List<OrchestrationSummary>();
         var scanned = 0;
+        var hubPages = 0;
         do
         {
+            hubPages++;
             // Without a name filter one page of the hub is the answer; with one, pages are read until enough match.
             var wanted = name is null ? pageSize : Math.Min(pageSize - found.Count, MaximumScanned - scanned);
             var query = new OrchestrationQuery { Statuses = statuses, PageSize = wanted, ContinuationToken = continuation };
-            await foreach (var page in client.GetAllInstancesAsync(query).AsPages(continuation, wanted).WithCancellation(cancellationToken))
-            {
-                scanned += page.Values.Count;
-                found.AddRange(page.Values.Where(i => name is null || string.Equals(i.Name, name, StringComparison.OrdinalIgnoreCase)).Select(OrchestrationSummary.Of));
-                continuation = page.ContinuationToken;
-                break;
-            }
+            var page = await client.GetAllInstancesAsync(query).AsPages(continuation, wanted).FirstOrDefaultAsync(cancellationToken);
+            var instances = page?.Values ?? [];
+            scanned += instances.Count;
+            found.AddRange(instances.Where(i => name is null || string.Equals(i.Name, name, StringComparison.OrdinalIgnoreCase)).Select(OrchestrationSummary.Of));
+            continuation = page?.ContinuationToken is { Length: > 0 } next ? next : null;
         }
-        while (name is not null && continuation is not null && found.Count < pageSize && scanned < MaximumScanned);
+        while (name is not null && continuation is not null && found.Count < pageSize && scanned < MaximumScanned && hubPages < MaximumHubPages);
 
         await audit.RecordAsync(request.HttpContext, "list-orchestrations", $"status={string.Join(',', statuses ?? [])} name={name}", $"{found.Count} instances");
         return TypedResults.Ok(new OrchestrationPage(found, Continuation.Write(continuation)));

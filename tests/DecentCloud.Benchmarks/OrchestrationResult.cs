@@ -120,9 +120,11 @@ internal sealed record OrchestrationResult(
                       "The sample's queue and timer functions are off; log levels of the host and the worker are raised to Warning. " +
                       "Framework directly: `TaskHubWorker` and `TaskHubClient` of DurableTask.Core with the same provider (`AzureStorageOrchestrationService`) " +
                       "in the benchmark's process, the same orchestration and activity written as `TaskOrchestration` and `TaskActivity` classes " +
-                      "(tests/DecentCloud.Benchmarks/DirectChain.cs). Both sides use the local host's task hub settings (`LocalTaskHubOptions`): " +
-                      $"{HubOptions.PartitionCount} control-queue partitions, queues polled at most every {HubOptions.MaxQueuePollingInterval.TotalSeconds:F0} s when idle, " +
-                      $"work items hidden {HubOptions.WorkItemVisibilityTimeout.TotalSeconds:F0} s, at most {HubOptions.MaxConcurrentOrchestratorFunctions} orchestrator and " +
+                      "(tests/DecentCloud.Benchmarks/DirectChain.cs). Both sides run the provider with the local host's settings (`LocalTaskHub.ProviderSettings` " +
+                      $"over the defaults of `LocalTaskHubOptions`): {HubOptions.PartitionCount} control-queue partitions held through the partition table " +
+                      $"(leases of {HubOptions.PartitionLeaseInterval.TotalSeconds:F0} s, read and renewed every {HubOptions.PartitionAcquireInterval.TotalSeconds:F0} s), " +
+                      $"queues polled at most every {HubOptions.MaxQueuePollingInterval.TotalSeconds:F0} s when idle, " +
+                      $"messages hidden {HubOptions.WorkItemVisibilityTimeout.TotalSeconds:F0} s while worked on, at most {HubOptions.MaxConcurrentOrchestratorFunctions} orchestrator and " +
                       $"{HubOptions.MaxConcurrentActivityFunctions} activity work items at once. " +
                       $"Each session: the side is started, {Plan.WarmUps} orchestrations run one at a time as a warm-up (not counted), then {Plan.Sequential} one at a time, " +
                       $"then {Plan.Bursts} bursts of {BurstSize} started at once (all start requests in parallel). " +

@@ -89,7 +89,7 @@ internal sealed record QueueResult(
                       $"`extensions.queues` (batchSize {BatchSize}, newBatchThreshold {NewBatchThreshold}, messageEncoding {Settings.MessageEncoding}), given " +
                       "to the host as `AzureFunctionsJobHost__extensions__queues__*` settings over the sample's host.json. The sample's other queue and " +
                       "timer functions are off (`AzureWebJobs.<name>.Disabled`); its durable functions keep the task hub's pollers running " +
-                      "(five queues, polled at most once a second each while idle). Log levels of the host and the worker are raised to Warning, " +
+                      "(four control queues and a work-item queue, each polled at most once a second while idle, and the partition table read and renewed every 2 s). Log levels of the host and the worker are raised to Warning, " +
                       "to keep the console readable; the host's per-message Debug event is read by the benchmark's own log provider in the host's process " +
                       "(it is logged once the message is deleted), not written anywhere. " +
                       "The time runs from the listener's start (its log event just before its first receive; the host and its worker have started " +

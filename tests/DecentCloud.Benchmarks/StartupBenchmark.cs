@@ -7,9 +7,58 @@ namespace DecentCloud.Benchmarks;
 
 /// <param name="HealthyMs">Process.Start until the first 200.</param>
 /// <param name="AnsweringMs">Process.Start until the start of the first request that got any answer.</param>
-internal sealed record StartTiming(double HealthyMs, double AnsweringMs)
+/// <param name="Milestones">For the local host: when its log says it reached each step of its start.</param>
+internal sealed record StartTiming(double HealthyMs, double AnsweringMs, HostMilestones? Milestones = null)
 {
     public double FirstRequestMs => HealthyMs - AnsweringMs;
+}
+
+/// <summary>
+/// Milliseconds after Process.Start at which the local host's log lines (their own timestamps, to the millisecond) say it
+/// started the worker process (event 1201), had the worker initialized (1207), had its functions loaded (1208) and
+/// listened for HTTP (1220); NaN for a line not seen.
+/// </summary>
+internal sealed record HostMilestones(double WorkerStarted, double WorkerInitialized, double FunctionsLoaded, double Listening);
+
+/// <summary>Reads the milestones out of the host's console lines (<c>HH:mm:ss.fff level: Category[EventId] …</c>, local time).</summary>
+internal sealed class MilestoneReader(DateTime startedAt)
+{
+    private readonly Dictionary<int, double> seen = [];
+
+    public void Note(string line)
+    {
+        if (line.Length < 13 || !TimeOnly.TryParseExact(line.AsSpan(0, 12), "HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var time))
+        {
+            return;
+        }
+
+        foreach (var id in new[] { 1201, 1207, 1208, 1220 })
+        {
+            if (line.Contains($"[{id}]", StringComparison.Ordinal))
+            {
+                var at = startedAt.Date + time.ToTimeSpan();
+                if (at < startedAt - TimeSpan.FromHours(12))
+                {
+                    at += TimeSpan.FromDays(1);
+                }
+
+                lock (seen)
+                {
+                    seen.TryAdd(id, (at - startedAt).TotalMilliseconds);
+                }
+            }
+        }
+    }
+
+    public HostMilestones Read()
+    {
+        lock (seen)
+        {
+            return new HostMilestones(At(1201), At(1207), At(1208), At(1220));
+        }
+
+        double At(int id) => seen.TryGetValue(id, out var ms) ? ms : double.NaN;
+    }
 }
 
 internal sealed record StartupPlan(int WarmUps, int Runs)
@@ -51,7 +100,7 @@ internal static class StartupBenchmark
         await using var azurite = await Azurite.StartAsync(cancellationToken);
         var workingDirectory = Path.GetTempPath();
 
-        var functionApp = new ChildApp("function app", port =>
+        var functionApp = new ChildApp("function app", IsLocalHost: true, port =>
         {
             var start = DotnetStart(outputs.FunctionsHostDll, workingDirectory);
             start.ArgumentList.Add(outputs.FunctionApp);
@@ -65,7 +114,7 @@ internal static class StartupBenchmark
 
             return start;
         });
-        var bareApp = new ChildApp("bare app", port =>
+        var bareApp = new ChildApp("bare app", IsLocalHost: false, port =>
         {
             var start = DotnetStart(outputs.BareAppDll, workingDirectory);
             start.ArgumentList.Add("--urls");
@@ -125,12 +174,22 @@ internal static class StartupBenchmark
         var lastAnswer = "no answer";
         TimeSpan? answering = null;
 
+        var milestones = new MilestoneReader(DateTime.Now);
+        void Read(string? line)
+        {
+            output.Add(line);
+            if (line is not null)
+            {
+                milestones.Note(line);
+            }
+        }
+
         var stopwatch = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new BenchmarkException($"Could not start {app.Name}.");
         try
         {
-            process.OutputDataReceived += (_, e) => output.Add(e.Data);
-            process.ErrorDataReceived += (_, e) => output.Add(e.Data);
+            process.OutputDataReceived += (_, e) => Read(e.Data);
+            process.ErrorDataReceived += (_, e) => Read(e.Data);
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
 
@@ -172,15 +231,21 @@ internal static class StartupBenchmark
 
                 await Task.Delay(PollInterval, cancellationToken);
             }
+
+            // The host's console logger writes from a queue of its own: its last lines may still be on their way.
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
         }
         finally
         {
             await StopAsync(process);
         }
 
-        var timing = new StartTiming(stopwatch.Elapsed.TotalMilliseconds, (answering ?? stopwatch.Elapsed).TotalMilliseconds);
+        var timing = new StartTiming(stopwatch.Elapsed.TotalMilliseconds, (answering ?? stopwatch.Elapsed).TotalMilliseconds, app.IsLocalHost ? milestones.Read() : null);
+        var steps = timing.Milestones is { } m
+            ? $"; worker started {m.WorkerStarted:F0}, initialized {m.WorkerInitialized:F0}, functions loaded {m.FunctionsLoaded:F0}, host listening {m.Listening:F0} ms"
+            : "";
         Progress.Line($"start to healthy: {label} {app.Name,-12} {timing.HealthyMs,5:F0} ms " +
-                      $"(answering after {timing.AnsweringMs:F0} ms, first request {timing.FirstRequestMs:F0} ms; {attempts} polls)");
+                      $"(answering after {timing.AnsweringMs:F0} ms, first request {timing.FirstRequestMs:F0} ms; {attempts} polls{steps})");
         return timing;
     }
 
@@ -229,7 +294,8 @@ internal static class StartupBenchmark
         await process.WaitForExitAsync(CancellationToken.None);
     }
 
-    private sealed record ChildApp(string Name, Func<int, ProcessStartInfo> StartInfo);
+    /// <param name="IsLocalHost">The local Functions host, whose log lines give its start's milestones.</param>
+    private sealed record ChildApp(string Name, bool IsLocalHost, Func<int, ProcessStartInfo> StartInfo);
 
     /// <summary>The last lines a child process wrote, to explain a start that failed.</summary>
     private sealed class OutputTail

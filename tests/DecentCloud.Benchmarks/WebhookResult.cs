@@ -76,7 +76,7 @@ internal sealed record WebhookResult(
         md.AppendLine();
         md.AppendLine($"**{Verdict(Passed)}**: `POST /api/v1/webhooks/stripe` is answered in {WebhookMedian:F2} ms (median, one request at a time), " +
                       $"{Ratio:F2}× a bare queue put of the same message ({PutMedian:F2} ms); with {WebhookBurst.Concurrency} concurrent senders the host and its worker " +
-                      $"acknowledges {WebhookBurst.Rate:F0} webhooks/s. {Failures.NotOk} of {Failures.NotOk + Failures.Accepted} answers were not 200.");
+                      $"acknowledge {WebhookBurst.Rate:F0} webhooks/s. {Failures.NotOk} of {Failures.NotOk + Failures.Accepted} answers were not 200.");
         md.AppendLine();
         md.AppendLine("What the webhook does per request, so the ratio can be read: it reads the body, verifies the `Stripe-Signature` header " +
                       "(HMAC-SHA256 over `{t}.{body}` with the endpoint secret, Stripe.net's `EventUtility.ValidateSignature`), parses the event's head, " +

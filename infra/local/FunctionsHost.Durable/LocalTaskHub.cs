@@ -75,7 +75,7 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            throw new InvalidOperationException($"creating task hub {options.TaskHubName} in the storage account", ex);
+            throw new TaskHubUnavailableException($"creating task hub {options.TaskHubName} in the storage account", ex);
         }
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -172,4 +172,22 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
 
     [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Task hub {TaskHub} could not release its partitions; they pass to another host when their leases run out")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, string taskHub);
+}
+
+/// <summary>The task hub's queues, tables and containers could not be created: the storage account did not answer, or refused.</summary>
+public sealed class TaskHubUnavailableException : Exception
+{
+    public TaskHubUnavailableException()
+    {
+    }
+
+    public TaskHubUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public TaskHubUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }

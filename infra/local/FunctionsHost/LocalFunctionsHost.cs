@@ -24,16 +24,16 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
 
     private readonly WebApplication app;
     private readonly FunctionsWorker worker;
-    private readonly LocalTaskHub? hub;
+    private readonly TaskHubStarter? durable;
     private readonly ILoggerFactory loggers;
     private readonly ILogger logger;
     private int disposed;
 
-    private LocalFunctionsHost(WebApplication app, FunctionsWorker worker, LocalTaskHub? hub, ILoggerFactory loggers, Uri baseAddress, IReadOnlyList<string> triggers)
+    private LocalFunctionsHost(WebApplication app, FunctionsWorker worker, TaskHubStarter? durable, ILoggerFactory loggers, Uri baseAddress, IReadOnlyList<string> triggers)
     {
         this.app = app;
         this.worker = worker;
-        this.hub = hub;
+        this.durable = durable;
         this.loggers = loggers;
         logger = loggers.CreateLogger<LocalFunctionsHost>();
         BaseAddress = baseAddress;
@@ -46,8 +46,8 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
     /// <summary>One line per function that runs, saying what triggers it.</summary>
     public IReadOnlyList<string> Triggers { get; }
 
-    /// <summary>The task hub of the app's durable functions; null when it has none.</summary>
-    public LocalTaskHub? TaskHub => hub;
+    /// <summary>The task hub of the app's durable functions; null when it has none, or while storage could not be reached to create it.</summary>
+    public LocalTaskHub? TaskHub => durable?.Hub;
 
     /// <summary>True when the host stopped because its worker went away.</summary>
     public bool WorkerLost { get; private set; }
@@ -61,19 +61,19 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         var logger = loggers.CreateLogger<LocalFunctionsHost>();
         FunctionsWorker? worker = null;
         WebApplication? app = null;
-        LocalTaskHub? hub = null;
+        TaskHubStarter? durable = null;
         try
         {
             var keys = FunctionKeys.Load(settings.Configuration);
             var queueOptions = QueueHostOptions.Load(settings.Configuration);
             worker = await FunctionsWorker.StartAsync(appDirectory, config, settings.WorkerEnvironment, loggers, cancellationToken);
             (app, var triggers) = Build(worker, settings, keys, queueOptions, loggers, logger);
-            hub = await StartTaskHubAsync(app.Services, worker.Functions, settings, loggers, triggers, cancellationToken);
+            durable = await StartTaskHubAsync(app.Services, worker.Functions, settings, loggers, triggers, cancellationToken);
             await app.StartAsync(cancellationToken);
 
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.First()
                 ?? throw new InvalidOperationException("Kestrel reported no address for the HTTP triggers.");
-            var host = new LocalFunctionsHost(app, worker, hub, loggers, new Uri(address.TrimEnd('/') + "/"), triggers);
+            var host = new LocalFunctionsHost(app, worker, durable, loggers, new Uri(address.TrimEnd('/') + "/"), triggers);
             host.WatchWorker();
             LogStarted(logger, host.BaseAddress.AbsoluteUri, worker.Functions.Count);
             return host;
@@ -87,9 +87,9 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
                 await app.DisposeAsync();
             }
 
-            if (hub is not null)
+            if (durable is not null)
             {
-                await hub.DisposeAsync();
+                await durable.DisposeAsync();
             }
 
             if (worker is not null)
@@ -143,10 +143,9 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         }
 
         await app.StopAsync(CancellationToken.None);
-        if (hub is not null)
+        if (durable is not null)
         {
-            // In-flight orchestrator and activity invocations are abandoned and handed out again by the task hub.
-            await hub.DisposeAsync();
+            await durable.DisposeAsync();
         }
 
         await worker.DisposeAsync();
@@ -222,7 +221,7 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
     /// <c>storageProvider</c>'s <c>partitionCount</c>, <c>controlQueueVisibilityTimeout</c> and
     /// <c>workItemQueueVisibilityTimeout</c> to the hub.
     /// </summary>
-    private static async Task<LocalTaskHub?> StartTaskHubAsync(IServiceProvider services, IReadOnlyList<FunctionDescriptor> functions, HostSettings settings, ILoggerFactory loggers, List<string> triggers, CancellationToken cancellationToken)
+    private static async Task<TaskHubStarter?> StartTaskHubAsync(IServiceProvider services, IReadOnlyList<FunctionDescriptor> functions, HostSettings settings, ILoggerFactory loggers, List<string> triggers, CancellationToken cancellationToken)
     {
         if (!DurableFunctions.Needed(functions))
         {
@@ -239,16 +238,11 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         options.ControlQueueVisibilityTimeout = PositiveTimeSpan(storageProvider, "controlQueueVisibilityTimeout") ?? options.ControlQueueVisibilityTimeout;
         options.WorkItemVisibilityTimeout = PositiveTimeSpan(storageProvider, "workItemQueueVisibilityTimeout") ?? options.WorkItemVisibilityTimeout;
 
-        var durable = new DurableFunctions(functions, services.GetRequiredService<FunctionInvoker>());
-        var hub = await LocalTaskHub.StartAsync(
-            options,
-            durable,
-            loggers,
-            cancellationToken);
-        services.GetRequiredService<DurableClientBindings>().Hub = hub;
+        var starter = new TaskHubStarter(options, new DurableFunctions(functions, services.GetRequiredService<FunctionInvoker>()), services.GetRequiredService<DurableClientBindings>(), loggers);
+        await starter.StartAsync(cancellationToken);
         triggers.AddRange(functions.Where(f => f.Trigger.Is(DurableFunctions.OrchestrationTrigger) || f.Trigger.Is(DurableFunctions.ActivityTrigger))
             .Select(f => $"{f.Name}: {f.Trigger.Type} (task hub {hubName})"));
-        return hub;
+        return starter;
     }
 
     /// <summary>A host.json value that must be a positive whole number; null when it is not there.</summary>

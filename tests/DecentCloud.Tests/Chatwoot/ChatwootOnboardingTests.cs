@@ -8,27 +8,56 @@ using DecentCloud.Functions.Marketplace.Providers;
 using DecentCloud.Functions.Marketplace.Events;
 using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Shared.Signing;
-using DecentCloud.Testing;
 using DecentCloud.Tests.Support;
 using Microsoft.DurableTask.Client;
 
 namespace DecentCloud.Tests.Chatwoot;
 
+/// <summary>One Azurite, one Chatwoot stand-in and one app for the onboarding tests, which keep apart by their providers' keys and names.</summary>
+public sealed class ChatwootOnboardingFixture : IAsyncLifetime
+{
+    private readonly AzuriteFixture storage = new();
+
+    public ChatwootStandIn Chatwoot { get; private set; } = null!;
+
+    public TestFunctionApp App { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await storage.InitializeAsync();
+        Chatwoot = await ChatwootStandIn.StartAsync();
+        App = await TestFunctionApp.StartAsync(storage.ConnectionString, settings: ChatwootOnboardingTests.Settings(Chatwoot));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await App.DisposeAsync();
+        await Chatwoot.DisposeAsync();
+        await storage.DisposeAsync();
+    }
+}
+
 /// <summary>
 /// A provider's onboarding, from the provider-onboarded event to its Chatwoot resources, through the real host, its
-/// task hub on its own Azurite and a Chatwoot stand-in that checks every request against Chatwoot's OpenAPI file.
+/// task hub on Azurite and a Chatwoot stand-in that checks every request against Chatwoot's OpenAPI file. The tests
+/// share the stand-in: each has a provider of its own, named with a tag of its own, and looks only at what carries it.
 /// </summary>
-public sealed class ChatwootOnboardingTests : IAsyncLifetime
+public sealed class ChatwootOnboardingTests(ChatwootOnboardingFixture fixture) : IClassFixture<ChatwootOnboardingFixture>
 {
+    private const string CreateInbox = "POST /api/v1/accounts/{account_id}/inboxes";
     private const string CreateTeam = "POST /api/v1/accounts/{account_id}/teams";
     private const string CreatePortal = "POST /api/v1/accounts/{account_id}/portals";
 
     private readonly Ed25519phKey provider = Ed25519phKey.Generate();
-    private Azurite storage = null!;
-    private ChatwootStandIn chatwoot = null!;
-    private TestFunctionApp app = null!;
+    private readonly string tag = Guid.NewGuid().ToString("N")[..8];
+
+    private readonly ChatwootStandIn chatwoot = fixture.Chatwoot;
+    private readonly TestFunctionApp app = fixture.App;
 
     private string Key => provider.PublicKeyHex;
+
+    /// <summary>The provider's name: Chatwoot's team names are unique per account, so each test's are its own.</summary>
+    private string Name => $"Acme {tag}";
 
     private string InstanceId => ChatwootOnboarding.InstanceId(Key);
 
@@ -40,20 +69,6 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
         ["CHATWOOT_ONBOARDING_MAX_ATTEMPTS"] = "3",
     };
 
-    public async Task InitializeAsync()
-    {
-        storage = await Azurite.StartAsync();
-        chatwoot = await ChatwootStandIn.StartAsync();
-        app = await TestFunctionApp.StartAsync(storage.ConnectionString, settings: Settings(chatwoot));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await app.DisposeAsync();
-        await chatwoot.DisposeAsync();
-        await storage.DisposeAsync();
-    }
-
     internal static async Task OnboardAsync(TestFunctionApp app, Ed25519phKey provider, string name = "Acme Cloud")
     {
         using var client = app.SignedBy(provider);
@@ -61,7 +76,7 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }
 
-    private Task OnboardAsync(string name = "Acme Cloud") => OnboardAsync(app, provider, name);
+    private Task OnboardAsync() => OnboardAsync(app, provider, Name);
 
     /// <summary>Waits until the provider's onboarding has ended (in <paramref name="status"/>, when given) and answers it.</summary>
     internal static async Task<OrchestrationMetadata> EndedAsync(TestFunctionApp app, string instanceId, OrchestrationRuntimeStatus? status = null, DateTimeOffset? updatedAfter = null)
@@ -109,16 +124,28 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
         var portal = Assert.Single(chatwoot.Portals, p => p.Slug == ChatwootSlug.For(name, key));
         Assert.Equal($"{name} Help Center", portal.Name);
         Assert.Single(chatwoot.Categories, c => c.PortalId == portal.Id && c.Slug == SupportResourceSetup.DefaultCategorySlug);
-        var rule = Assert.Single(chatwoot.AutomationRules);
+        var rule = Assert.Single(chatwoot.AutomationRules, r => r.Name == $"Route {key[..8]} support to its team");
         Assert.Equal("conversation_created", rule.EventName);
         Assert.Contains(inbox.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), rule.ConditionsJson, StringComparison.Ordinal);
         Assert.Contains(team.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), rule.ActionsJson, StringComparison.Ordinal);
         Assert.Empty(chatwoot.Violations);
     }
 
-    private void AssertOneOfEach(string name = "Acme Cloud") => AssertOneOfEach(chatwoot, Key, name);
+    private void AssertOneOfEach() => AssertOneOfEach(chatwoot, Key, Name);
 
-    private int Creates() => chatwoot.Requests.Count(r => r.Method == "POST");
+    /// <summary>This test's requests: each names the provider (its name, key, slug or webhook URL carries the tag or the key).</summary>
+    private IEnumerable<ChatwootRequest> Mine() =>
+        chatwoot.Requests.Where(r => (r.Path + r.Body).Contains(tag, StringComparison.Ordinal) || (r.Path + r.Body).Contains(Key[..8], StringComparison.Ordinal));
+
+    private int Creates() => Mine().Count(r => r.Method == "POST");
+
+    private StoredInbox Inbox() => chatwoot.Inboxes.Single(i => i.WebhookUrl?.Contains($"provider={Key}", StringComparison.Ordinal) == true);
+
+    private StoredTeam Team() => chatwoot.Teams.Single(t => string.Equals(t.Name, $"{Name} Team", StringComparison.OrdinalIgnoreCase));
+
+    private StoredPortal Portal() => chatwoot.Portals.Single(p => p.Slug == ChatwootSlug.For(Name, Key));
+
+    private StoredRule Rule() => chatwoot.AutomationRules.Single(r => r.Name == $"Route {Key[..8]} support to its team");
 
     [Fact]
     public async Task Onboarding_creates_one_inbox_team_portal_category_and_routing_rule_and_stores_their_ids()
@@ -130,13 +157,13 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         AssertOneOfEach();
         var support = await SupportAsync();
-        var inbox = chatwoot.Inboxes.Single();
+        var inbox = Inbox();
         Assert.Equal(inbox.Id, support.Resources.InboxId);
-        Assert.Equal(chatwoot.Teams.Single().Id, support.Resources.TeamId);
-        Assert.Equal(chatwoot.Portals.Single().Slug, support.Resources.PortalSlug);
-        Assert.Equal(chatwoot.AutomationRules.Single().Id, support.Resources.RoutingRuleId);
-        Assert.Equal(new OnboardedResources(inbox.Id, chatwoot.Teams.Single().Id, chatwoot.Portals.Single().Id, chatwoot.Categories.Single().Id, chatwoot.AutomationRules.Single().Id),
-            done.ReadOutputAs<OnboardedResources>());
+        Assert.Equal(Team().Id, support.Resources.TeamId);
+        Assert.Equal(Portal().Slug, support.Resources.PortalSlug);
+        Assert.Equal(Rule().Id, support.Resources.RoutingRuleId);
+        var category = chatwoot.Categories.Single(c => c.PortalId == Portal().Id);
+        Assert.Equal(new OnboardedResources(inbox.Id, Team().Id, Portal().Id, category.Id, Rule().Id), done.ReadOutputAs<OnboardedResources>());
         Assert.Equal("Completed", support.Onboarding!.Status);
         Assert.Equal(ChatwootOnboarding.Steps, support.Onboarding.StepsDone);
         Assert.Null(support.Onboarding.RunningStep);
@@ -146,7 +173,7 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("POST /api/v1/accounts/{account_id}/inboxes")]
+    [InlineData(CreateInbox)]
     [InlineData(CreateTeam)]
     [InlineData(CreatePortal)]
     [InlineData("POST /api/v1/accounts/{account_id}/portals/{id}/categories")]
@@ -160,7 +187,7 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, (await EndedAsync()).RuntimeStatus);
         AssertOneOfEach();
-        Assert.Contains(chatwoot.Requests, r => r.Operation == create && r.Status == 0);
+        Assert.Contains(Mine(), r => r.Operation == create && r.Status == 0);
     }
 
     [Fact]
@@ -172,7 +199,7 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
 
         await app.Orchestrations.RestartAsync(InstanceId, restartWithNewInstanceId: false);
         var again = await EndedAsync(app, InstanceId, OrchestrationRuntimeStatus.Completed, updatedAfter: first.LastUpdatedAt);
-        var onboarded = new ProviderOnboarded(Key, "Acme Cloud", "support@acme.example", null, ["eu-central"]);
+        var onboarded = new ProviderOnboarded(Key, Name, "support@acme.example", null, ["eu-central"]);
         await app.Services.GetRequiredService<QueueWriter>().SendAsync(StartChatwootOnboarding.QueueName, new DomainEvent<ProviderOnboarded>(Guid.NewGuid(), "provider-onboarded", DateTimeOffset.UtcNow, onboarded));
         await Eventually.HoldsAsync(() => app.Logs.Entries.Any(e => e.Message.Contains($"{InstanceId} is Completed already", StringComparison.Ordinal)), "the redelivered event found the onboarding");
 
@@ -193,7 +220,7 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, (await EndedAsync()).RuntimeStatus);
         AssertOneOfEach();
-        Assert.Equal([status, status, 200], chatwoot.Requests.Where(r => r.Operation == CreateTeam).Select(r => r.Status));
+        Assert.Equal([status, status, 200], Mine().Where(r => r.Operation == CreateTeam).Select(r => r.Status));
     }
 
     [Fact]
@@ -204,7 +231,7 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
         await OnboardAsync();
 
         await EndedAsync(OrchestrationRuntimeStatus.Failed);
-        Assert.Equal(3, chatwoot.Requests.Count(r => r.Operation == CreateTeam));
+        Assert.Equal(3, Mine().Count(r => r.Operation == CreateTeam));
         var failure = (await AdminSupportAsync()).Onboarding!.Failure!;
         Assert.Equal(typeof(ChatwootException).FullName, failure.Inner!.ErrorType);
         Assert.Contains("502", failure.Inner.Message, StringComparison.Ordinal);
@@ -214,30 +241,31 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
     [Fact]
     public async Task A_portal_slug_taken_by_an_earlier_attempt_is_resolved_by_finding_that_portal()
     {
-        var slug = ChatwootSlug.For("Acme Cloud", Key);
+        var slug = ChatwootSlug.For(Name, Key);
         var client = app.Services.GetRequiredService<ChatwootClient>();
-        await client.CreatePortalAsync("Acme Cloud Help Center", slug, CancellationToken.None);
+        await client.CreatePortalAsync($"{Name} Help Center", slug, CancellationToken.None);
 
         await OnboardAsync();
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, (await EndedAsync()).RuntimeStatus);
         AssertOneOfEach();
-        Assert.Contains(chatwoot.Requests, r => r.Operation == CreatePortal && r.Status == 422);
+        Assert.Contains(Mine(), r => r.Operation == CreatePortal && r.Status == 422);
     }
 
     [Fact]
     public async Task A_provider_of_the_same_name_gets_its_own_team_not_the_other_providers()
     {
         var other = Ed25519phKey.Generate();
-        await OnboardAsync(app, other);
+        await OnboardAsync(app, other, Name);
         await EndedAsync(app, ChatwootOnboarding.InstanceId(other.PublicKeyHex), OrchestrationRuntimeStatus.Completed);
 
         await OnboardAsync();
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, (await EndedAsync()).RuntimeStatus);
-        Assert.Equal(2, chatwoot.Teams.Count);
-        Assert.Contains(chatwoot.Teams, t => t.Name == $"acme cloud team {Key[..8]}");
-        Assert.NotEqual((await SupportAsync()).Resources.TeamId, chatwoot.Teams.Single(t => t.Name == "acme cloud team").Id);
+        var teams = chatwoot.Teams.Where(t => t.Name.Contains(tag, StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, teams.Count);
+        Assert.Contains(teams, t => t.Name == $"{Name.ToLowerInvariant()} team {Key[..8]}");
+        Assert.NotEqual((await SupportAsync()).Resources.TeamId, teams.Single(t => t.Name == $"{Name.ToLowerInvariant()} team").Id);
     }
 
     [Fact]
@@ -248,7 +276,7 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
         await OnboardAsync();
 
         var failed = await EndedAsync(OrchestrationRuntimeStatus.Failed);
-        Assert.Single(chatwoot.Requests, r => r.Operation == CreatePortal);
+        Assert.Single(Mine(), r => r.Operation == CreatePortal);
         var seenByProvider = (await SupportAsync()).Onboarding!;
         Assert.Equal("Failed", seenByProvider.Status);
         Assert.Equal(["inbox", "team"], seenByProvider.StepsDone);
@@ -325,7 +353,7 @@ public sealed class ChatwootOnboardingTests : IAsyncLifetime
     [Fact]
     public async Task An_agent_cannot_be_added_before_the_team_and_inbox_exist()
     {
-        chatwoot.FailNext("POST /api/v1/accounts/{account_id}/inboxes", 401);
+        chatwoot.FailNext(CreateInbox, 401);
         await OnboardAsync();
         await EndedAsync(OrchestrationRuntimeStatus.Failed);
         using var client = app.SignedBy(provider);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using DecentCloud.Tests.Support;
 using Microsoft.DurableTask.Client;
@@ -45,6 +46,25 @@ public sealed class DurableTriggerTests(AzuriteFixture storage, ITestOutputHelpe
         Assert.Equal("a+1+2+3", done.ReadOutputAs<string>());
         Assert.Contains(app.Host.Triggers, t => t.StartsWith("Chain: orchestrationTrigger", StringComparison.Ordinal));
         Assert.Contains(app.Host.Triggers, t => t.StartsWith("Step: activityTrigger", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_task_hub_whose_storage_does_not_answer_at_start_up_is_created_once_it_does_and_then_runs_orchestrations()
+    {
+        var (proxy, throughProxy) = await StorageProxy.StartAsync(storage.ConnectionString, "QueueEndpoint");
+        await using var _ = proxy;
+        var down = new StrongBox<bool>(true);
+        proxy.Fails = _ => Volatile.Read(ref down.Value);
+
+        await using var app = await SampleHost.StartAsync(throughProxy, settings: Hub(), output: output);
+
+        Assert.Null(app.Host.TaskHub);
+        Assert.Contains(app.Logs.Entries, e => e.EventId.Id == 1311);
+        Volatile.Write(ref down.Value, false);
+        await Eventually.HoldsAsync(() => app.Host.TaskHub is not null, "the task hub was created once storage answered", TimeSpan.FromSeconds(60));
+        var done = await RunAsync(app, "a");
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Contains(app.Logs.Entries, e => e.EventId.Id == 1312);
     }
 
     [Fact]

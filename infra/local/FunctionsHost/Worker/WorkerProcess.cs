@@ -28,7 +28,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         this.logger = logger;
     }
 
-    /// <summary>Completes when the process has exited, for whatever reason.</summary>
+    /// <summary>Completes when the process has exited, for whatever reason, and its output has been read to the end.</summary>
     public Task Exited => exited.Task;
 
     public int ProcessId => process.Id;
@@ -78,7 +78,6 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         var worker = new WorkerProcess(process, logger);
         process.OutputDataReceived += (_, e) => worker.OnOutput(e.Data, error: false);
         process.ErrorDataReceived += (_, e) => worker.OnOutput(e.Data, error: true);
-        process.Exited += (_, _) => worker.exited.TrySetResult();
         try
         {
             process.Start();
@@ -91,6 +90,10 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
 
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+
+        // Not the Exited event, which can come before the last lines are read: a worker that dies at start-up reports why
+        // on its standard error, and RecentOutput must hold it. WaitForExitAsync also waits for both streams to end.
+        _ = process.WaitForExitAsync().ContinueWith(_ => worker.exited.TrySetResult(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         LogStarted(logger, process.Id, start.FileName, config.WorkerPath);
         worker.watchdog = WorkerWatchdog.Start(process.Id, logger);
         _ = worker.Exited.ContinueWith(_ => worker.watchdog?.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);

@@ -49,7 +49,11 @@ internal sealed partial class HostSettings
     /// <param name="readLocalSettings">Whether local.settings.json in the app's folder is read (not for tests, which give every setting).</param>
     public static HostSettings Load(string appDirectory, string appName, IReadOnlyDictionary<string, string?> overrides, bool readLocalSettings = true)
     {
-        var local = readLocalSettings ? LocalSettings.Load(appDirectory) : new Dictionary<string, string?>();
+        // As Core Tools does, a file value whose name the environment already has is skipped: the environment wins, for the
+        // host and for the worker (which would otherwise get the file's value in its environment over the inherited one).
+        var local = (readLocalSettings ? LocalSettings.Load(appDirectory) : new Dictionary<string, string?>())
+            .Where(setting => Environment.GetEnvironmentVariable(EnvironmentName(setting.Key)) is null)
+            .ToDictionary(StringComparer.OrdinalIgnoreCase);
         var configuration = new ConfigurationBuilder()
             .Add(HostJson.Load(appDirectory))
             .AddInMemoryCollection(local.Select(setting => KeyValuePair.Create(ConfigurationKey(setting.Key), setting.Value)))

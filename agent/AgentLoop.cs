@@ -50,6 +50,11 @@ internal sealed class AgentLoop(AgentWorker worker, AgentIdentity identity, IOpt
                             heartbeat.Interval = Seconds(answer.HeartbeatSeconds, 1, 299, heartbeat.Interval);
                             health.Interval = Seconds(answer.HealthCheckSeconds, 1, 86400, health.Interval);
                             reconcile.Interval = health.Interval;
+                            foreach (var other in jobs.Where(other => other != heartbeat))
+                            {
+                                // A shorter interval takes effect now, not after the longer wait already planned.
+                                other.Due = Min(other.Due, time.GetUtcNow() + other.Interval);
+                            }
                             return null;
                         }, stoppingToken);
                     }
@@ -107,6 +112,8 @@ internal sealed class AgentLoop(AgentWorker worker, AgentIdentity identity, IOpt
         var seconds = Math.Min(interval.TotalSeconds * factor, MaxBackoff.TotalSeconds);
         return TimeSpan.FromSeconds(Math.Max(seconds, Math.Min(interval.TotalSeconds, MaxBackoff.TotalSeconds)));
     }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     private static TimeSpan Seconds(int suggested, int min, int max, TimeSpan current) =>
         suggested >= min && suggested <= max ? TimeSpan.FromSeconds(suggested) : current;

@@ -63,10 +63,15 @@ internal sealed class AgentWorker(AgentApiClient api, AgentStateStore store, IPr
         var state = await store.ReadAsync(cancellationToken);
         foreach (var record in state.Contracts.Values.Where(r => r.Phase == ContractPhase.Provisioned && r.Instance is not null))
         {
-            var checkedAt = time.GetUtcNow();
-            var result = await provisioner.CheckHealthAsync(record.Instance!, cancellationToken);
-            await api.ReportHealthAsync(record.ContractId, new HealthReport(checkedAt, result.Status, result.LatencyMs, result.Details), cancellationToken);
-            AgentLog.HealthChecked(logger, record.ContractId, result.Status, result.Details);
+            // A report the platform refuses for one contract (its term ended, and its termination is not handled yet)
+            // must not keep the others' reports from being sent.
+            await Guard(record.ContractId, "health check", async () =>
+            {
+                var checkedAt = time.GetUtcNow();
+                var result = await provisioner.CheckHealthAsync(record.Instance!, cancellationToken);
+                await api.ReportHealthAsync(record.ContractId, new HealthReport(checkedAt, result.Status, result.LatencyMs, result.Details), cancellationToken);
+                AgentLog.HealthChecked(logger, record.ContractId, result.Status, result.Details);
+            });
         }
     }
 

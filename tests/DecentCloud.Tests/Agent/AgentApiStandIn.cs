@@ -225,6 +225,12 @@ internal sealed class AgentApiStandIn : IAsyncDisposable
                     await Violation(context, 400, "health report not of the agreed shape");
                     return;
                 }
+                if (contract.State is not ("provisioning" or "provisioned" or "active" or "paused"))
+                {
+                    // As the API answers a report for a contract that ended (expired, cancelled) before its termination.
+                    await Problem(context, 409, "state");
+                    return;
+                }
                 contract.Health.Enqueue(body.Value);
                 context.Response.StatusCode = 202;
                 return;

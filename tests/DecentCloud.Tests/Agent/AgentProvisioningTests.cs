@@ -140,6 +140,37 @@ public sealed class AgentProvisioningTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_health_report_the_platform_refuses_for_one_contract_does_not_stop_the_health_checks_of_the_others()
+    {
+        using var sshPort = new TcpListener(IPAddress.Loopback, 0);
+        sshPort.Start();
+        var port = ((IPEndPoint)sshPort.LocalEndpoint).Port;
+        // The first contract's term ended (the platform refuses its health reports until it is terminated); the second runs.
+        var ended = api.AddPaidContract("c-ended", renter.PublicKeyHex);
+        var running = api.AddPaidContract("c-running", renter.PublicKeyHex);
+        (ended.State, running.State) = ("expired", "active");
+        var store = new AgentStateStore(StatePath);
+        foreach (var id in new[] { "c-ended", "c-running" })
+        {
+            await store.PutAsync(new ContractRecord
+            {
+                ContractId = id,
+                RenterPubkey = renter.PublicKeyHex,
+                Phase = ContractPhase.Provisioned,
+                UpdatedAt = DateTimeOffset.UtcNow,
+                Instance = new InstanceReport($"vm-{id}", "127.0.0.1", null, null, port, "root", CredentialSealer.Seal(renter.PublicKey.ToBytes(), "pw", id)),
+            }, CancellationToken.None);
+        }
+
+        using var host = Services();
+        await host.Services.GetRequiredService<AgentWorker>().CheckHealthAsync(CancellationToken.None);
+
+        Assert.Equal("healthy", Assert.Single(running.Health).GetProperty("status").GetString());
+        Assert.Empty(ended.Health);
+        Assert.Empty(api.Violations);
+    }
+
+    [Fact]
     public async Task A_contract_waiting_for_the_operator_keeps_its_lock_and_is_not_notified_again_after_a_restart()
     {
         var contract = api.AddPaidContract("c-3", renter.PublicKeyHex);

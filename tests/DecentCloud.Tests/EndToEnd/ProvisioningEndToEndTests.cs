@@ -22,6 +22,7 @@ namespace DecentCloud.Tests.EndToEnd;
 /// </summary>
 public sealed class ProvisioningEndToEndTests(EndToEndFixture fixture, ITestOutputHelper output) : IClassFixture<EndToEndFixture>
 {
+    private const int TermLeftSeconds = 35;
     private static readonly TimeSpan AgentWait = TimeSpan.FromSeconds(45);
 
     [Fact]
@@ -59,26 +60,32 @@ public sealed class ProvisioningEndToEndTests(EndToEndFixture fixture, ITestOutp
             Assert.Equal(HttpStatusCode.Forbidden, (await provider.GetAsync($"api/v1/contracts/{id}/credentials")).StatusCode);
         }
 
-        // The term is one hour, the shortest an offering allows: the test moves the contract's history back by that hour
-        // before the first healthy report (the orchestration sets its term timer from the history once active), so the
-        // term has ended by the time the contract is active.
-        await ShiftHistoryAsync(world, id, TimeSpan.FromHours(-1));
+        // The term is one hour, the shortest an offering allows. The test moves the contract's history back so that the
+        // term ends 35 s from now (the orchestration sets its term timer from the history once the contract is active;
+        // it is not active before the first healthy report, which cannot come while the server does not answer). The
+        // agent's health checks run every 30 s, so the contract is active before its term ends.
+        await ShiftHistoryAsync(world, id, TimeSpan.FromSeconds(TermLeftSeconds) - TimeSpan.FromHours(1));
 
-        // The server answers now: the agent's next health check is healthy, and the contract active.
+        // The server answers now. The platform probes it (the contract is provisioned or active: in service)...
         using var server = new TcpListener(IPAddress.Loopback, port);
         server.Start();
-        await Eventually.HoldsAsync(async () => (await MovesAsync(world, id)).Any(m => m.To == ContractState.Active.Name()),
-            "the first healthy report made the contract active", TimeSpan.FromSeconds(EndToEndFixture.HealthCheckSeconds + 20));
-        var health = (await renter.GetFromJsonAsync<ContractHealthView>($"api/v1/contracts/{id}/health"))!;
-        Assert.Contains(health.Checks, c => c.Status == "healthy");
-
-        // The platform probes the running instance itself; the uptime shows the probes and the agent's reports.
         await world.App.RunAsync(nameof(ProbeContracts));
-        await Eventually.HoldsAsync(async () => (await world.App.Services.GetRequiredService<HealthStore>().ProbesAsync(id, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None)).Count > 0,
-            "the platform probed the instance");
+        var health = world.App.Services.GetRequiredService<HealthStore>();
+        await Eventually.HoldsAsync(async () => (await health.ProbesAsync(id, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None)).Any(p => p.Up),
+            "the platform probed the running instance");
+
+        // ...and the agent's next health check is healthy: the contract is active.
+        await Eventually.HoldsAsync(async () => (await MovesAsync(world, id)).Any(m => m.From == ContractState.Provisioned.Name() && m.To == ContractState.Active.Name()),
+            "the first healthy report made the contract active", TimeSpan.FromSeconds(EndToEndFixture.HealthCheckSeconds + 15));
+        var contractHealth = (await renter.GetFromJsonAsync<ContractHealthView>($"api/v1/contracts/{id}/health"))!;
+        Assert.Contains(contractHealth.Checks, c => c.Status == "healthy");
+
+        // The uptime shows the platform's probe and the agent's reports, with the number of checks behind each.
         var uptime = (await world.App.Client.GetFromJsonAsync<ProviderUptimeView>($"api/v1/providers/{world.Provider.PublicKeyHex}/uptime?days=30"))!;
-        Assert.True(uptime.AgentReports.Healthy >= 1, $"agent reports: {uptime.AgentReports}");
-        Assert.Contains(uptime.Contracts, c => c.ContractId == id && c.AgentReports.Healthy >= 1);
+        var ofContract = Assert.Single(uptime.Contracts, c => c.ContractId == id);
+        Assert.Equal((1, 1, (double?)100), (ofContract.Probes.Checks, ofContract.Probes.Up, ofContract.Probes.UptimePercent));
+        Assert.True(ofContract.AgentReports.Healthy >= 1, $"agent reports: {ofContract.AgentReports}");
+        Assert.Equal((1, 1), (uptime.Probes.Checks, uptime.Probes.Up));
 
         // The term ended: expired, and the agent is told to terminate the instance; the operator confirms it.
         await world.StateAsync(id, ContractState.Expired);

@@ -1,0 +1,29 @@
+namespace DecentCloud.Functions.Provisioning.Lifecycle;
+
+/// <summary>Activity: the contract's recorded state, as <see cref="ContractLifecycle"/> decides on it.</summary>
+public sealed class ReadContractState(ContractLifecycleWork work)
+{
+    [Function(nameof(ReadContractState))]
+    public Task<ContractSnapshot> Run([ActivityTrigger] string contractId, CancellationToken cancellationToken) => work.ReadAsync(contractId, cancellationToken);
+}
+
+/// <summary>Activity: one move of the contract through the state machine, with its history row and the refunds owed.</summary>
+public sealed class MoveContractState(ContractLifecycleWork work)
+{
+    [Function(nameof(MoveContractState))]
+    public Task<LifecycleMoveOutcome> Run([ActivityTrigger] LifecycleMove move, CancellationToken cancellationToken) => work.MoveAsync(move, cancellationToken);
+}
+
+/// <summary>Activity: marks the ended contract for termination (its <see cref="ContractTerminationEntity"/>); answers when it was asked.</summary>
+public sealed class RequestContractTermination(ContractLifecycleWork work)
+{
+    [Function(nameof(RequestContractTermination))]
+    public Task<DateTimeOffset> Run([ActivityTrigger] TerminationRequest request, CancellationToken cancellationToken) => work.RequestTerminationAsync(request, cancellationToken);
+}
+
+/// <summary>Activity: records the agent's termination report on the termination row; answers when it was recorded.</summary>
+public sealed class RecordContractTerminated(ContractLifecycleWork work)
+{
+    [Function(nameof(RecordContractTerminated))]
+    public Task<DateTimeOffset> Run([ActivityTrigger] TerminatedReport report, CancellationToken cancellationToken) => work.RecordTerminatedAsync(report, cancellationToken);
+}

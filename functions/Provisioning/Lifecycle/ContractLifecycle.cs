@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Operations.Orchestrations;
@@ -78,7 +79,7 @@ public static class ContractLifecycle
     /// <summary>One generation of the orchestration: its waits (one per event name, kept across phases) and its progress.</summary>
     private sealed class LifecycleRun(TaskOrchestrationContext context, ContractLifecycleInput input)
     {
-        private readonly Dictionary<string, Task<JsonElement>> waits = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Task<JsonNode?>> waits = new(StringComparer.Ordinal);
         private int events;
         private string? lastEvent;
 
@@ -284,7 +285,7 @@ public static class ContractLifecycle
             {
                 if (!waits.ContainsKey(name))
                 {
-                    waits[name] = context.WaitForExternalEvent<JsonElement>(name);
+                    waits[name] = context.WaitForExternalEvent<JsonNode?>(name);
                 }
             }
 
@@ -300,7 +301,7 @@ public static class ContractLifecycle
             var first = await Task.WhenAny(candidates);
             if (first == timer)
             {
-                return new Signal(null, default);
+                return new Signal(null, null);
             }
 
             cancelTimer.Cancel();
@@ -308,7 +309,7 @@ public static class ContractLifecycle
             waits.Remove(arrived);
             events++;
             lastEvent = arrived;
-            return new Signal(arrived, await (Task<JsonElement>)first);
+            return new Signal(arrived, await (Task<JsonNode?>)first);
         }
 
         private void Report(string phase, ContractSnapshot contract, DateTimeOffset? until)
@@ -318,7 +319,8 @@ public static class ContractLifecycle
         }
     }
 
-    private sealed record Signal(string? Name, JsonElement Payload);
+    /// <summary>An event and what it carries (a reference type: the worker hands a null payload to the wait as null, which no struct can take).</summary>
+    private sealed record Signal(string? Name, JsonNode? Payload);
 }
 
 /// <summary>
@@ -328,30 +330,15 @@ public static class ContractLifecycle
 /// </summary>
 public static class LifecycleSignals
 {
-    public static string? StatusOf(JsonElement payload) => Text(payload, "status", stringIsIt: true)?.Trim().ToLowerInvariant();
+    public static string? StatusOf(JsonNode? payload) => Text(payload, "status", stringIsIt: true)?.Trim().ToLowerInvariant();
 
-    public static string? MessageOf(JsonElement payload) => Text(payload, "message", stringIsIt: false);
+    public static string? MessageOf(JsonNode? payload) => Text(payload, "message", stringIsIt: false);
 
-    private static string? Text(JsonElement payload, string property, bool stringIsIt)
+    private static string? Text(JsonNode? payload, string property, bool stringIsIt) => payload switch
     {
-        if (payload.ValueKind == JsonValueKind.String)
-        {
-            return stringIsIt ? payload.GetString() : null;
-        }
-
-        if (payload.ValueKind != JsonValueKind.Object)
-        {
-            return null;
-        }
-
-        foreach (var field in payload.EnumerateObject())
-        {
-            if (string.Equals(field.Name, property, StringComparison.OrdinalIgnoreCase) && field.Value.ValueKind == JsonValueKind.String)
-            {
-                return field.Value.GetString();
-            }
-        }
-
-        return null;
-    }
+        JsonValue value when value.GetValueKind() == JsonValueKind.String => stringIsIt ? value.GetValue<string>() : null,
+        JsonObject fields => fields.FirstOrDefault(f => string.Equals(f.Key, property, StringComparison.OrdinalIgnoreCase)).Value is JsonValue text
+            && text.GetValueKind() == JsonValueKind.String ? text.GetValue<string>() : null,
+        _ => null,
+    };
 }

@@ -52,7 +52,9 @@ public sealed partial class ContractLifecycleStarter(ContractStore store, IOptio
 
         try
         {
-            // The task hub refuses the id while any instance under it exists: two triggers racing here start it once.
+            // The task hub refuses the id while any instance under it exists. Triggers racing past the look-up above all
+            // schedule it, and the task hub keeps the first start and drops the others (a duplicate ExecutionStarted):
+            // the instance starts once, and an instance that runs is never started over.
             var start = new StartOrchestrationOptions(id).WithDedupeStatuses(
                 OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended,
                 OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated);

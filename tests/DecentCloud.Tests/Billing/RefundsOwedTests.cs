@@ -135,7 +135,7 @@ public sealed partial class RefundsOwedTests(RefundsOwedTests.Fixture billing) :
         if (ending == "timed out")
         {
             // A paid accepted contract's provisioning times out in its orchestration, whose move is this (the
-            // orchestration itself is shown in tests/DecentCloud.Tests/Provisioning/ContractLifecycleTests).
+            // orchestration itself is shown in tests/DecentCloud.Tests/Provisioning/Lifecycle/ContractLifecycleTests).
             var moved = await app.Services.GetRequiredService<ContractLifecycleWork>().MoveAsync(
                 new LifecycleMove(paid.ContractId, ContractState.Accepted, ContractState.ProvisioningFailed), CancellationToken.None);
             Assert.True(moved.Moved, moved.Detail);

@@ -299,15 +299,17 @@ public static class ContractLifecycle
             }
 
             var first = await Task.WhenAny(candidates);
+            // The timer counts as an event too, so no generation goes on for ever, whatever it wakes up to.
+            events++;
             if (first == timer)
             {
+                lastEvent = "timer";
                 return new Signal(null, null);
             }
 
             cancelTimer.Cancel();
             var arrived = EventNames.First(n => waits[n] == first);
             waits.Remove(arrived);
-            events++;
             lastEvent = arrived;
             return new Signal(arrived, await (Task<JsonNode?>)first);
         }

@@ -222,6 +222,29 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
     }
 
     [Fact]
+    public async Task Health_reports_by_the_hundred_make_the_orchestration_continue_as_new_where_it_was()
+    {
+        var id = await ActiveAsync();
+        var instanceId = ContractLifecycleEvents.InstanceId(id);
+
+        for (var i = 0; i < ContractLifecycle.EventsPerGeneration + 5; i++)
+        {
+            await RaiseAsync(id, ContractLifecycleEvents.HealthReported, new { status = "healthy" });
+        }
+
+        // The next generation reads the contract again and goes on waiting for the term's end, with the reports it had
+        // not handled yet carried over.
+        await Eventually.HoldsAsync(
+            async () => await app.Orchestrations.GetInstanceAsync(instanceId, getInputsAndOutputs: true) is { SerializedInput: { } input } instance
+                && System.Text.Json.JsonDocument.Parse(input).RootElement.GetProperty("Generation").GetInt32() == 1
+                && instance.ReadCustomStatusAs<LifecycleProgress>() is { Phase: "active", Events: >= 5 },
+            "the orchestration continued as new and took the remaining reports", TimeSpan.FromSeconds(90));
+        await DisputeAsync(id, "dp_" + id, "needs_response");
+        await StateAsync(id, ContractState.Paused);
+        Assert.Equal(["active>paused"], (await Store.MovesAsync(id, CancellationToken.None)).Take(1).Select(m => $"{m.From}>{m.To}"));
+    }
+
+    [Fact]
     public async Task Start_triggers_at_once_and_again_later_make_one_orchestration_that_is_never_started_over()
     {
         var id = await InsertAsync(ContractState.Accepted, paidAt: DateTimeOffset.UtcNow);

@@ -75,9 +75,15 @@ public sealed partial class ContractLifecycleStarter(ContractStore store, IOptio
     {
         var id = ContractLifecycleEvents.InstanceId(contractId.Trim().ToLowerInvariant());
         var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken);
-        if (instance is null || instance.IsCompleted)
+        if (instance is null)
         {
-            LogNotRaised(logger, eventName, id, instance?.RuntimeStatus);
+            LogNoInstance(logger, eventName, id);
+            return;
+        }
+
+        if (instance.IsCompleted)
+        {
+            LogInstanceEnded(logger, eventName, id, instance.RuntimeStatus);
             return;
         }
 
@@ -100,8 +106,11 @@ public sealed partial class ContractLifecycleStarter(ContractStore store, IOptio
     [LoggerMessage(EventId = 7313, Level = LogLevel.Information, Message = "{EventName} raised on contract orchestration {InstanceId}")]
     private static partial void LogRaised(ILogger logger, string eventName, string instanceId);
 
-    [LoggerMessage(EventId = 7314, Level = LogLevel.Information, Message = "{EventName} not raised: contract orchestration {InstanceId} is {Status} (none when empty)")]
-    private static partial void LogNotRaised(ILogger logger, string eventName, string instanceId, OrchestrationRuntimeStatus? status);
+    [LoggerMessage(EventId = 7314, Level = LogLevel.Information, Message = "{EventName} not raised: contract orchestration {InstanceId} does not exist")]
+    private static partial void LogNoInstance(ILogger logger, string eventName, string instanceId);
+
+    [LoggerMessage(EventId = 7317, Level = LogLevel.Information, Message = "{EventName} not raised: contract orchestration {InstanceId} has ended ({Status})")]
+    private static partial void LogInstanceEnded(ILogger logger, string eventName, string instanceId, OrchestrationRuntimeStatus status);
 }
 
 /// <summary>

@@ -245,6 +245,26 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
     }
 
     [Fact]
+    public async Task Cancelling_an_unpaid_contract_raises_nothing_and_is_not_a_failure()
+    {
+        var id = await InsertAsync(ContractState.Requested, paidAt: DateTimeOffset.UtcNow, paid: false);
+
+        using (var client = app.SignedBy(renter))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"api/v1/contracts/{id}/cancel", null)).StatusCode);
+        }
+
+        var instanceId = ContractLifecycleEvents.InstanceId(id);
+        await Eventually.HoldsAsync(
+            () => app.Logs.Entries.Any(e => e.Message == $"Cancelled not raised: contract orchestration {instanceId} does not exist"),
+            "the cancel reached the lifecycle queue, which found no orchestration");
+        Assert.Null(await app.Orchestrations.GetInstanceAsync(instanceId));
+        var poison = app.Services.GetRequiredService<Azure.Storage.Queues.QueueServiceClient>()
+            .GetQueueClient(Functions.Platform.Queues.PoisonQueueName.NameFor(SignalContractLifecycle.QueueName));
+        Assert.False(await poison.ExistsAsync() && (await poison.PeekMessagesAsync(32)).Value.Length > 0, "no lifecycle message went to the poison queue");
+    }
+
+    [Fact]
     public async Task Start_triggers_at_once_and_again_later_make_one_orchestration_that_is_never_started_over()
     {
         var id = await InsertAsync(ContractState.Accepted, paidAt: DateTimeOffset.UtcNow);
@@ -295,7 +315,7 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
     }
 
     /// <summary>A contract of this test's renter and provider, on a one-hour term, paid (payment row and flag) at <paramref name="paidAt"/>.</summary>
-    private async Task<string> InsertAsync(ContractState state, DateTimeOffset paidAt, (ContractState From, ContractState To, DateTimeOffset At)[]? history = null)
+    private async Task<string> InsertAsync(ContractState state, DateTimeOffset paidAt, (ContractState From, ContractState To, DateTimeOffset At)[]? history = null, bool paid = true)
     {
         var id = ContractStore.NewId();
         var session = "cs_" + id;
@@ -310,14 +330,14 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
             Currency = "EUR",
             SshKey = "ssh-ed25519 AAAA",
             State = state.Name(),
-            PaymentSucceeded = true,
-            PaidSessionId = session,
-            PaidAt = paidAt,
+            PaymentSucceeded = paid,
+            PaidSessionId = paid ? session : null,
+            PaidAt = paid ? paidAt : null,
             CreatedAt = paidAt.AddMinutes(-1),
             UpdatedAt = paidAt,
         };
         Assert.True(await Store.TryAddAsync(contract, CancellationToken.None));
-        Assert.True(await Rows.TryAddAsync(new PaymentEntity
+        Assert.True(!paid || await Rows.TryAddAsync(new PaymentEntity
         {
             PartitionKey = id,
             RowKey = PaymentEntity.RowKeyFor(session),

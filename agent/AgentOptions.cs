@@ -1,25 +1,49 @@
+using DecentCloud.Shared.Signing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace DecentCloud.Agent;
 
 /// <summary>
-/// What dc-agent reads at start-up. Keys are snake_case so that the config file and the
-/// environment (<c>DC_AGENT_POLL_INTERVAL_SECONDS</c>) spell them the same way.
+/// What dc-agent reads from its TOML config file and <c>DC_AGENT_</c> variables. Keys are snake_case so that the file
+/// and the environment (<c>DC_AGENT_POLL_INTERVAL_SECONDS</c>, <c>DC_AGENT_MANUAL__NOTIFY_WEBHOOK</c>) spell them alike.
+/// Relative file paths are taken from the config file's folder.
 /// </summary>
 internal sealed class AgentOptions
 {
     public const string ApiBaseUrlKey = "api_base_url";
+    public const string ProviderPubkeyKey = "provider_pubkey";
+    public const string AgentKeyFileKey = "agent_key_file";
+    public const string StateFileKey = "state_file";
+    public const string ProvisionerKey = "provisioner";
     public const string PollIntervalKey = "poll_interval_seconds";
     public const string HeartbeatIntervalKey = "heartbeat_interval_seconds";
     public const string HealthCheckIntervalKey = "health_check_interval_seconds";
+    public const string ManualSection = "manual";
+    public const string LoggingSection = "Logging";
 
     /// <summary>Every key dc-agent reads at the top level of its configuration; anything else is a typo.</summary>
     public static IReadOnlyList<string> Keys { get; } =
-        [ApiBaseUrlKey, PollIntervalKey, HeartbeatIntervalKey, HealthCheckIntervalKey, "Logging"];
+    [
+        ApiBaseUrlKey, ProviderPubkeyKey, AgentKeyFileKey, StateFileKey, ProvisionerKey,
+        PollIntervalKey, HeartbeatIntervalKey, HealthCheckIntervalKey, ManualSection, LoggingSection,
+    ];
 
     [ConfigurationKeyName(ApiBaseUrlKey)]
     public Uri ApiBaseUrl { get; set; } = new("http://127.0.0.1:7071/api");
+
+    /// <summary>The provider this agent works for: the hex public key its delegation comes from.</summary>
+    [ConfigurationKeyName(ProviderPubkeyKey)]
+    public string ProviderPubkey { get; set; } = "";
+
+    [ConfigurationKeyName(AgentKeyFileKey)]
+    public string AgentKeyFile { get; set; } = "agent.key";
+
+    [ConfigurationKeyName(StateFileKey)]
+    public string StateFile { get; set; } = "dc-agent-state.json";
+
+    [ConfigurationKeyName(ProvisionerKey)]
+    public string Provisioner { get; set; } = Provisioners.ManualProvisioner.Name;
 
     [ConfigurationKeyName(PollIntervalKey)]
     public int PollIntervalSeconds { get; set; } = 30;
@@ -30,16 +54,46 @@ internal sealed class AgentOptions
     [ConfigurationKeyName(HealthCheckIntervalKey)]
     public int HealthCheckIntervalSeconds { get; set; } = 300;
 
+    [ConfigurationKeyName(ManualSection)]
+    public ManualOptions Manual { get; set; } = new();
+
     public TimeSpan PollInterval => TimeSpan.FromSeconds(PollIntervalSeconds);
     public TimeSpan HeartbeatInterval => TimeSpan.FromSeconds(HeartbeatIntervalSeconds);
     public TimeSpan HealthCheckInterval => TimeSpan.FromSeconds(HealthCheckIntervalSeconds);
+
+    /// <summary>Makes the file settings absolute, relative to <paramref name="baseDirectory"/> (the config file's folder).</summary>
+    public void ResolvePaths(string baseDirectory)
+    {
+        AgentKeyFile = string.IsNullOrWhiteSpace(AgentKeyFile) ? AgentKeyFile : Path.GetFullPath(AgentKeyFile, baseDirectory);
+        StateFile = string.IsNullOrWhiteSpace(StateFile) ? StateFile : Path.GetFullPath(StateFile, baseDirectory);
+    }
+}
+
+/// <summary>The Manual provisioner's section, <c>[manual]</c>: how the provider is told about new work.</summary>
+internal sealed class ManualOptions
+{
+    public const string NotifyCommandKey = "notify_command";
+    public const string NotifyWebhookKey = "notify_webhook";
+    public const string HealthCheckTimeoutKey = "health_check_timeout_seconds";
+
+    public static IReadOnlyList<string> Keys { get; } = [NotifyCommandKey, NotifyWebhookKey, HealthCheckTimeoutKey];
+
+    /// <summary>A program and its arguments, run for each new contract (not through a shell).</summary>
+    [ConfigurationKeyName(NotifyCommandKey)]
+    public string[] NotifyCommand { get; set; } = [];
+
+    [ConfigurationKeyName(NotifyWebhookKey)]
+    public Uri? NotifyWebhook { get; set; }
+
+    [ConfigurationKeyName(HealthCheckTimeoutKey)]
+    public int HealthCheckTimeoutSeconds { get; set; } = 5;
 }
 
 /// <summary>Refuses settings the agent cannot run with, naming the key so the provider knows what to fix.</summary>
 internal sealed class AgentOptionsValidator(IConfiguration configuration) : IValidateOptions<AgentOptions>
 {
-    // docs/agent.md (settings): a provider is online while its last heartbeat is less than 5 minutes old, so a
-    // longer heartbeat interval would show a healthy provider as offline between heartbeats.
+    // docs/agent.md (settings): an agent is online while its last heartbeat is less than 5 minutes old, so a
+    // longer heartbeat interval would show a healthy agent as offline between heartbeats.
     private const int OnlineWindowSeconds = 300;
     private const int OneDaySeconds = 24 * 60 * 60;
 
@@ -55,6 +109,13 @@ internal sealed class AgentOptionsValidator(IConfiguration configuration) : IVal
                     + $"known settings: {string.Join(", ", AgentOptions.Keys)}");
             }
         }
+        foreach (var key in configuration.GetSection(AgentOptions.ManualSection).GetChildren().Select(section => section.Key))
+        {
+            if (!ManualOptions.Keys.Contains(key, StringComparer.OrdinalIgnoreCase))
+            {
+                failures.Add($"'{AgentOptions.ManualSection}.{key}' is not a setting of the manual provisioner; known: {string.Join(", ", ManualOptions.Keys)}");
+            }
+        }
 
         // The binder turns an empty value into null, whatever the property's annotation says.
         if (options.ApiBaseUrl is not { IsAbsoluteUri: true } url || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
@@ -63,13 +124,40 @@ internal sealed class AgentOptionsValidator(IConfiguration configuration) : IVal
         }
         else if (!string.IsNullOrEmpty(url.UserInfo) || !string.IsNullOrEmpty(url.Query) || !string.IsNullOrEmpty(url.Fragment))
         {
-            // Requests are signed with the provider's key; a password, query or fragment in the base URL is a mistake.
+            // Requests are signed with the agent's key; a password, query or fragment in the base URL is a mistake.
             failures.Add($"{AgentOptions.ApiBaseUrlKey} must not contain user info, a query or a fragment");
+        }
+
+        if (!Ed25519phPublicKey.TryParse(options.ProviderPubkey, out _, out var keyError))
+        {
+            failures.Add($"{AgentOptions.ProviderPubkeyKey} must be the provider's public key (64 hex characters): {keyError}");
+        }
+        if (string.IsNullOrWhiteSpace(options.AgentKeyFile))
+        {
+            failures.Add($"{AgentOptions.AgentKeyFileKey} must name the agent's key file (dc-agent init writes one)");
+        }
+        if (string.IsNullOrWhiteSpace(options.StateFile))
+        {
+            failures.Add($"{AgentOptions.StateFileKey} must name a file the agent may write its state to");
+        }
+        if (!string.Equals(options.Provisioner, Provisioners.ManualProvisioner.Name, StringComparison.Ordinal))
+        {
+            failures.Add($"{AgentOptions.ProvisionerKey} must be one of: {Provisioners.ManualProvisioner.Name}; got '{options.Provisioner}'");
         }
 
         CheckRange(failures, AgentOptions.PollIntervalKey, options.PollIntervalSeconds, 1, 3600);
         CheckRange(failures, AgentOptions.HeartbeatIntervalKey, options.HeartbeatIntervalSeconds, 1, OnlineWindowSeconds - 1);
         CheckRange(failures, AgentOptions.HealthCheckIntervalKey, options.HealthCheckIntervalSeconds, 1, OneDaySeconds);
+        CheckRange(failures, $"{AgentOptions.ManualSection}.{ManualOptions.HealthCheckTimeoutKey}", options.Manual.HealthCheckTimeoutSeconds, 1, 60);
+
+        if (options.Manual.NotifyWebhook is { } hook && (!hook.IsAbsoluteUri || (hook.Scheme != Uri.UriSchemeHttp && hook.Scheme != Uri.UriSchemeHttps)))
+        {
+            failures.Add($"{AgentOptions.ManualSection}.{ManualOptions.NotifyWebhookKey} must be an absolute http:// or https:// URL");
+        }
+        if (options.Manual.NotifyCommand.Length > 0 && string.IsNullOrWhiteSpace(options.Manual.NotifyCommand[0]))
+        {
+            failures.Add($"{AgentOptions.ManualSection}.{ManualOptions.NotifyCommandKey} must start with the program to run");
+        }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

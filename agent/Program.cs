@@ -1,3 +1,8 @@
+using DecentCloud.Agent.Api;
+using DecentCloud.Agent.Commands;
+using DecentCloud.Agent.Configuration;
+using DecentCloud.Agent.Provisioners;
+using DecentCloud.Agent.State;
 using DecentCloud.Shared;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,53 +13,76 @@ using Microsoft.Extensions.Options;
 
 namespace DecentCloud.Agent;
 
-/// <summary>dc-agent, the daemon Decent Cloud providers run: its command line, its settings and its services.</summary>
+/// <summary>dc-agent, the daemon Decent Cloud providers run: its commands, its settings and its services.</summary>
 internal static class Program
 {
     public const string EnvironmentPrefix = "DC_AGENT_";
 
     public const string Usage = """
-        Usage: dc-agent [--config <path>]
-               dc-agent --help | --version
+        Usage: dc-agent init --config <file> --provider <provider public key> [--api <url>] [--key-file <file>]
+               dc-agent register --config <file> --provider-key-file <file> [--label <text>] [--days <1-365>]
+               dc-agent run [--config <file>]
+               dc-agent status --config <file>
+               dc-agent doctor --config <file>
+               dc-agent manual complete <contract> --host <address> --port <ssh port> --user <user> --password-file <file> [--external-id <id>] --config <file>
+               dc-agent manual fail <contract> --reason <text> --config <file>
+               dc-agent manual terminated <contract> [--message <text>] --config <file>
                dc-agent keygen <key-file>
                dc-agent request <METHOD> <URL> --key-file <key-file> [--data <json> | --data @<file>]
+               dc-agent --help | --version
 
-        dc-agent is the daemon a Decent Cloud provider runs next to its servers. It runs until
-        Ctrl-C or SIGTERM. Provisioning is not implemented yet: the agent validates its settings
-        and reports on each poll that no provisioners are configured.
+        dc-agent is the daemon a Decent Cloud provider runs next to its servers: it takes accepted and paid
+        contracts, has them provisioned, seals the credentials to the renter's key, reports health, and
+        terminates servers whose contract ended. 'run' works until Ctrl-C or SIGTERM (docs/agent.md).
 
-        keygen writes a new signing key to a file and prints its public key; request sends one request
-        signed with it (docs/signing.md) and prints the answer: a way to call the API by hand.
+        init       writes a new agent key (mode 600) and a config file for the provider's key
+        register   the provider delegates to this agent, signing with the provider's own key file
+        run        the daemon (also what 'dc-agent [--config <file>]' without a command does)
+        status     the configuration, whether the API answers and the delegation is valid, the last heartbeat, the contracts
+        doctor     checks the set-up: key file, state file, API, delegation, the provisioner's own set-up
+        manual     reports what a person did for the Manual provisioner
 
-        Options:
-          -c, --config <path>   read settings from this JSON file (see dc-agent.sample.json)
-          -h, --help            print this help and exit
-              --version         print the version and exit
+        Settings (TOML config file; an environment variable DC_AGENT_<KEY IN CAPITALS> overrides the file,
+        DC_AGENT_MANUAL__NOTIFY_WEBHOOK for a key of [manual]):
+          api_base_url                    Decent Cloud API base URL        (default http://127.0.0.1:7071/api)
+          provider_pubkey                 the provider's public key, hex   (required)
+          agent_key_file                  the agent's key file             (default agent.key beside the config)
+          state_file                      where the agent keeps its state  (default dc-agent-state.json beside the config)
+          provisioner                     manual                           (default manual)
+          poll_interval_seconds           how often to poll for work       (default 30, 1 to 3600)
+          heartbeat_interval_seconds      how often to send a heartbeat    (default 60, 1 to 299)
+          health_check_interval_seconds   how often to check contracts     (default 300, 1 to 86400)
+          [manual] notify_command, notify_webhook, health_check_timeout_seconds
+          [Logging.LogLevel] Default = "Debug" and the like
 
-        Settings (keys in the config file; an environment variable DC_AGENT_<KEY IN CAPITALS>
-        overrides the file, e.g. DC_AGENT_POLL_INTERVAL_SECONDS=10):
-          api_base_url                    Decent Cloud API base URL     (default http://127.0.0.1:7071/api)
-          poll_interval_seconds           how often to poll for work    (default 30, 1 to 3600)
-          heartbeat_interval_seconds      how often to send a heartbeat (default 60, 1 to 299)
-          health_check_interval_seconds   how often to check contracts  (default 300, 1 to 86400)
-          Logging                         log levels, e.g. Logging:LogLevel:Default = Debug
-
-        Exit codes: 0 stopped cleanly or printed help/version, 1 invalid settings or a failure, 2 bad command line.
+        Exit codes: 0 done (or stopped cleanly), 1 invalid settings or a failure, 2 bad command line.
         """;
 
     public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error, CancellationToken.None);
 
-    /// <param name="configure">Lets tests replace services (clock, loggers) before the host is built.</param>
+    /// <param name="configure">Lets tests replace services (clock, loggers, HTTP handler) before the host is built.</param>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr,
         CancellationToken cancellationToken, Action<HostApplicationBuilder>? configure = null)
     {
-        // Tools for calling the API by hand, beside the daemon itself.
         switch (args)
         {
             case ["keygen", .. var rest]:
                 return await SignedRequestCommand.KeygenAsync(rest, stdout, stderr);
             case ["request", .. var rest]:
                 return await SignedRequestCommand.RequestAsync(rest, stdout, stderr, TimeProvider.System, cancellationToken);
+            case ["init", .. var rest]:
+                return await AgentCommands.InitAsync(CommandArgs.Parse(rest), stdout, stderr);
+            case ["register", .. var rest]:
+                return await AgentCommands.RegisterAsync(CommandArgs.Parse(rest), stdout, stderr, TimeProvider.System, cancellationToken);
+            case ["status", .. var rest]:
+                return await AgentCommands.StatusAsync(CommandArgs.Parse(rest), stdout, stderr, configure, cancellationToken);
+            case ["doctor", .. var rest]:
+                return await AgentCommands.DoctorAsync(CommandArgs.Parse(rest), stdout, stderr, configure, cancellationToken);
+            case ["manual", .. var rest]:
+                return await AgentCommands.ManualAsync(rest, stdout, stderr, configure, cancellationToken);
+            case ["run", .. var rest]:
+                args = rest;
+                break;
         }
 
         var command = AgentCommandLine.Parse(args);
@@ -113,35 +141,76 @@ internal static class Program
         }
     }
 
+    /// <summary>The daemon's host: settings, logging, the API client, the state file, the provisioner and the loop.</summary>
     public static IHost Create(string? configPath, Action<HostApplicationBuilder>? configure = null)
     {
         // No defaults: dc-agent reads only its own file and DC_AGENT_ variables, not appsettings.json or DOTNET_*.
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-
-        if (configPath is not null)
-        {
-            builder.Configuration.AddJsonFile(Path.GetFullPath(configPath), optional: false, reloadOnChange: false);
-        }
-        builder.Configuration.AddEnvironmentVariables(EnvironmentPrefix);
+        AddConfiguration(builder.Configuration, configPath);
 
         builder.Logging
-            .AddConfiguration(builder.Configuration.GetSection("Logging"))
+            .AddConfiguration(builder.Configuration.GetSection(AgentOptions.LoggingSection))
             .AddSimpleConsole(console =>
             {
                 console.SingleLine = true;
                 console.UseUtcTimestamp = true;
                 console.TimestampFormat = "yyyy-MM-ddTHH:mm:ssZ ";
             });
+        builder.Services.Configure<ConsoleLifetimeOptions>(lifetime => lifetime.SuppressStatusMessages = true);
 
-        builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddOptions<AgentOptions>().Bind(builder.Configuration).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
+        AddAgentServices(builder.Services, builder.Configuration, configPath);
         builder.Services.AddHostedService<AgentLoop>();
 
         configure?.Invoke(builder);
         return builder.Build();
     }
 
-    private static string Describe(Exception ex) =>
+    public static void AddConfiguration(IConfigurationBuilder configuration, string? configPath)
+    {
+        if (configPath is not null)
+        {
+            configuration.Add(new TomlConfigurationSource(Path.GetFullPath(configPath)));
+        }
+        configuration.AddEnvironmentVariables(EnvironmentPrefix);
+    }
+
+    /// <summary>Everything but the loop: also what <c>status</c>, <c>doctor</c> and <c>manual</c> use.</summary>
+    public static void AddAgentServices(IServiceCollection services, IConfiguration configuration, string? configPath)
+    {
+        var baseDirectory = configPath is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(Path.GetFullPath(configPath))!;
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(configuration);
+        services.AddOptions<AgentOptions>().Bind(configuration).PostConfigure(o => o.ResolvePaths(baseDirectory)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
+
+        services.AddSingleton(sp => AgentIdentity.Load(sp.GetRequiredService<IOptions<AgentOptions>>().Value.AgentKeyFile));
+        services.AddSingleton(sp => new AgentStateStore(sp.GetRequiredService<IOptions<AgentOptions>>().Value.StateFile));
+        services.TryAddKeyedSingleton<HttpMessageHandler>(ApiHandlerKey, (_, _) => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        services.AddSingleton(sp =>
+        {
+            var settings = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            var identity = sp.GetRequiredService<AgentIdentity>();
+            var http = AgentApiClient.CreateHttpClient(settings.ApiBaseUrl, identity.Key, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredKeyedService<HttpMessageHandler>(ApiHandlerKey));
+            return new AgentApiClient(http, settings.ProviderPubkey, identity.AgentPubkey);
+        });
+        services.AddSingleton<IProvisioner>(sp => new ManualProvisioner(
+            sp.GetRequiredService<IOptions<AgentOptions>>().Value.Manual,
+            sp.GetRequiredService<AgentStateStore>(),
+            new HttpClient { Timeout = TimeSpan.FromSeconds(30) },
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<ManualProvisioner>()));
+        services.AddSingleton(sp => new AgentWorker(
+            sp.GetRequiredService<AgentApiClient>(),
+            sp.GetRequiredService<AgentStateStore>(),
+            sp.GetRequiredService<IProvisioner>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<AgentWorker>()));
+    }
+
+    /// <summary>The handler under the signing handler; tests put an in-memory one here.</summary>
+    public const string ApiHandlerKey = "dc-agent-api";
+
+    public static string Describe(Exception ex) =>
         ex.InnerException is null ? ex.Message : $"{ex.Message} {Describe(ex.InnerException)}";
 }

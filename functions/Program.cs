@@ -10,6 +10,7 @@ using DecentCloud.Functions.Marketplace.Providers;
 using DecentCloud.Functions.Operations;
 using DecentCloud.Functions.Platform;
 using DecentCloud.Functions.Platform.Http;
+using DecentCloud.Functions.Provisioning;
 using DecentCloud.Functions.Provisioning.Lifecycle;
 using Microsoft.Azure.Functions.Worker.Builder;
 
@@ -47,6 +48,7 @@ public static class Program
             .AddOfferings()
             .AddContracts()
             .AddBilling()
+            .AddProvisioning()
             .AddContractLifecycle()
             .AddChatwoot();
 }

@@ -217,7 +217,8 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
     /// <summary>
     /// The task hub, when the app has orchestrator or activity functions or a durable client binding: named by host.json's
     /// <c>extensions.durableTask.hubName</c> (a <c>%SETTING%</c> is resolved), in the <c>AzureWebJobsStorage</c> account;
-    /// <c>maxGrpcMessageSizeInBytes</c> and <c>grpcHttpClientTimeout</c> there go to the worker's durable client, and
+    /// <c>maxGrpcMessageSizeInBytes</c> and <c>grpcHttpClientTimeout</c> there go to the worker's durable client,
+    /// <c>maxConcurrentOrchestratorFunctions</c> and <c>maxConcurrentActivityFunctions</c> limit the invocations at once, and
     /// <c>storageProvider</c>'s <c>partitionCount</c>, <c>controlQueueVisibilityTimeout</c> and
     /// <c>workItemQueueVisibilityTimeout</c> to the hub.
     /// </summary>
@@ -233,6 +234,8 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         var options = new LocalTaskHubOptions { ConnectionString = settings.StorageConnection(null, "durableTask"), TaskHubName = hubName };
         options.ClientMaxGrpcMessageSizeInBytes = PositiveNumber(section, "maxGrpcMessageSizeInBytes") ?? options.ClientMaxGrpcMessageSizeInBytes;
         options.ClientGrpcHttpClientTimeout = PositiveTimeSpan(section, "grpcHttpClientTimeout") ?? options.ClientGrpcHttpClientTimeout;
+        options.MaxConcurrentOrchestratorFunctions = PositiveNumber(section, "maxConcurrentOrchestratorFunctions") ?? options.MaxConcurrentOrchestratorFunctions;
+        options.MaxConcurrentActivityFunctions = PositiveNumber(section, "maxConcurrentActivityFunctions") ?? options.MaxConcurrentActivityFunctions;
         var storageProvider = section.GetSection("storageProvider");
         options.PartitionCount = PositiveNumber(storageProvider, "partitionCount") ?? options.PartitionCount;
         options.ControlQueueVisibilityTimeout = PositiveTimeSpan(storageProvider, "controlQueueVisibilityTimeout") ?? options.ControlQueueVisibilityTimeout;

@@ -181,7 +181,7 @@ public sealed class ChatwootOnboardingTests(ChatwootOnboardingFixture fixture) :
     public async Task A_lost_answer_after_Chatwoot_created_the_resource_is_retried_and_still_leaves_one_of_each(string create)
     {
         // Chatwoot creates the resource, and the answer never arrives: as if this instance died before storing the id.
-        chatwoot.FailNext(create, 0, afterApplying: true);
+        chatwoot.FailNext(create, 0, afterApplying: true, bodyContains: create is CreateInbox or CreateTeam or CreatePortal ? tag : null);
 
         await OnboardAsync();
 
@@ -214,7 +214,7 @@ public sealed class ChatwootOnboardingTests(ChatwootOnboardingFixture fixture) :
     [InlineData(503)]
     public async Task A_retryable_error_from_Chatwoot_is_retried_with_back_off_and_the_onboarding_completes(int status)
     {
-        chatwoot.FailNext(CreateTeam, status, count: 2);
+        chatwoot.FailNext(CreateTeam, status, count: 2, bodyContains: tag);
 
         await OnboardAsync();
 
@@ -226,7 +226,7 @@ public sealed class ChatwootOnboardingTests(ChatwootOnboardingFixture fixture) :
     [Fact]
     public async Task A_retryable_error_on_every_attempt_fails_the_onboarding_after_the_last_one()
     {
-        chatwoot.FailNext(CreateTeam, 502, count: 3);
+        chatwoot.FailNext(CreateTeam, 502, count: 3, bodyContains: tag);
 
         await OnboardAsync();
 
@@ -271,7 +271,7 @@ public sealed class ChatwootOnboardingTests(ChatwootOnboardingFixture fixture) :
     [Fact]
     public async Task A_refusal_fails_the_onboarding_at_once_with_the_real_error_and_an_admin_retry_completes_it()
     {
-        chatwoot.FailNext(CreatePortal, 401);
+        chatwoot.FailNext(CreatePortal, 401, bodyContains: tag);
 
         await OnboardAsync();
 
@@ -353,7 +353,7 @@ public sealed class ChatwootOnboardingTests(ChatwootOnboardingFixture fixture) :
     [Fact]
     public async Task An_agent_cannot_be_added_before_the_team_and_inbox_exist()
     {
-        chatwoot.FailNext(CreateInbox, 401);
+        chatwoot.FailNext(CreateInbox, 401, bodyContains: tag);
         await OnboardAsync();
         await EndedAsync(OrchestrationRuntimeStatus.Failed);
         using var client = app.SignedBy(provider);

@@ -258,14 +258,15 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
     /// connection dropped without an answer, anything else as a JSON <c>{"error"}</c>. <paramref name="match"/> is an
     /// operation (<c>"POST /api/v1/accounts/{account_id}/teams"</c>) or a path prefix (<c>"/api/v1/accounts/1/teams"</c>).
     /// With <paramref name="afterApplying"/> the request takes effect first and only its answer is lost, as when
-    /// Chatwoot commits and a proxy then times out.
+    /// Chatwoot commits and a proxy then times out. With <paramref name="bodyContains"/> only requests whose body holds
+    /// that text count, so tests that share the stand-in each fail only their own requests.
     /// </summary>
-    public void FailNext(string match, int status, int count = 1, bool afterApplying = false)
+    public void FailNext(string match, int status, int count = 1, bool afterApplying = false, string? bodyContains = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(match);
         lock (gate)
         {
-            failures.Add(new FailureRule(match, status, afterApplying, TimeSpan.Zero) { Left = count });
+            failures.Add(new FailureRule(match, status, afterApplying, TimeSpan.Zero) { Left = count, BodyContains = bodyContains });
         }
     }
 
@@ -328,7 +329,7 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
         {
             lock (gate)
             {
-                failure = TakeFailure(method, operation!.Template, path);
+                failure = TakeFailure(method, operation!.Template, path, body);
             }
 
             if (failure?.Delay > TimeSpan.Zero)
@@ -504,11 +505,13 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
         return user is null ? (ChatwootTokenKind.Unknown, null) : (ChatwootTokenKind.User, user);
     }
 
-    private FailureRule? TakeFailure(string method, string template, string path)
+    private FailureRule? TakeFailure(string method, string template, string path, string body)
     {
-        var rule = failures.FirstOrDefault(f => f.Left > 0 && (f.Match.Contains(' ', StringComparison.Ordinal)
-            ? f.Match == $"{method} {template}"
-            : path.StartsWith(f.Match, StringComparison.Ordinal)));
+        var rule = failures.FirstOrDefault(f => f.Left > 0
+            && (f.BodyContains is null || body.Contains(f.BodyContains, StringComparison.OrdinalIgnoreCase))
+            && (f.Match.Contains(' ', StringComparison.Ordinal)
+                ? f.Match == $"{method} {template}"
+                : path.StartsWith(f.Match, StringComparison.Ordinal)));
         if (rule is not null)
         {
             rule.Left--;
@@ -1175,6 +1178,8 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
         public int Left { get; set; }
 
         public ChatwootHold? Hold { get; init; }
+
+        public string? BodyContains { get; init; }
     }
 }
 

@@ -23,6 +23,9 @@ internal sealed partial class HttpFunctionProxy(
 {
     public const string InvocationIdHeader = "x-ms-invocation-id";
 
+    /// <summary>The largest body of a known length sent to the worker without waiting for its 100 Continue.</summary>
+    private const long SentStraightBytes = 64 * 1024;
+
     /// <summary>Headers that belong to one connection, or that this host sets itself, and are not passed on.</summary>
     private static readonly HashSet<string> SkippedHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -206,11 +209,13 @@ internal sealed partial class HttpFunctionProxy(
             request.Content.Headers.ContentLength = length;
         }
 
-        if (request.Content is not null)
+        if (request.Content is not null && incoming.ContentLength is not (> 0 and <= SentStraightBytes))
         {
             // The worker asks for the body when the function (or its middleware) starts reading it; one that answers
             // first, such as a refusal of a body too large by its Content-Length, is answered without the body being
-            // sent, so this host never waits on a caller's body nobody will read.
+            // sent, so this host never waits on a caller's body nobody will read. A small body of a known length goes
+            // at once: it fits the connection's buffers whether or not it is read, and the round trip for the worker's
+            // 100 Continue would cost every webhook and every signed request.
             request.Headers.ExpectContinue = true;
         }
 

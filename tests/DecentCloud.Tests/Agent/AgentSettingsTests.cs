@@ -3,13 +3,12 @@ using DecentCloud.Agent;
 using DecentCloud.Shared;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
 using AgentProgram = DecentCloud.Agent.Program;
 
 namespace DecentCloud.Tests.Agent;
 
-// One class, so these tests run one after another: two of them set DC_AGENT_ variables, which are process-wide.
-public sealed class AgentSkeletonTests
+// One class, so these tests run one after another: some set DC_AGENT_ variables, which are process-wide.
+public sealed class AgentSettingsTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
@@ -56,19 +55,19 @@ public sealed class AgentSkeletonTests
     [Fact]
     public async Task Bad_api_url_stops_the_agent_with_the_setting_name()
     {
-        using var config = TempConfig.Write("""{ "api_base_url": "ftp://provider.example/api" }""");
+        using var config = TempConfig.Write("""api_base_url = "ftp://provider.example/api" """);
 
-        var run = await RunToEnd("--config", config.Path);
+        var run = await RunToEnd("run", "--config", config.Path);
 
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("api_base_url must be an absolute http:// or https:// URL", run.Stderr, StringComparison.Ordinal);
-        Assert.DoesNotContain(run.Logs, log => log.EventId == 1);
+        Assert.DoesNotContain(run.Logs, log => log.EventId == StartedEvent);
     }
 
     [Fact]
     public async Task Heartbeat_slower_than_the_online_window_is_refused_with_the_setting_name()
     {
-        using var config = TempConfig.Write("""{ "heartbeat_interval_seconds": 300 }""");
+        using var config = TempConfig.Write("heartbeat_interval_seconds = 300");
 
         var run = await RunToEnd("--config", config.Path);
 
@@ -79,7 +78,7 @@ public sealed class AgentSkeletonTests
     [Fact]
     public async Task Misspelled_setting_is_refused_by_name_instead_of_ignored()
     {
-        using var config = TempConfig.Write("""{ "poll_intervall_seconds": 5 }""");
+        using var config = TempConfig.Write("poll_intervall_seconds = 5");
 
         var run = await RunToEnd("--config", config.Path);
 
@@ -89,9 +88,31 @@ public sealed class AgentSkeletonTests
     }
 
     [Fact]
+    public async Task Misspelled_setting_of_the_manual_section_is_refused_by_name()
+    {
+        using var config = TempConfig.Write("[manual]\nnotify_comand = [\"/bin/true\"]");
+
+        var run = await RunToEnd("--config", config.Path);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("'manual.notify_comand' is not a setting of the manual provisioner", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Missing_provider_key_is_refused_with_the_setting_name()
+    {
+        using var config = TempConfig.Write("", withProvider: false);
+
+        var run = await RunToEnd("--config", config.Path);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("provider_pubkey must be the provider's public key", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Interval_that_is_not_a_number_is_refused_with_the_setting_name()
     {
-        using var config = TempConfig.Write("""{ "poll_interval_seconds": "soon" }""");
+        using var config = TempConfig.Write("""poll_interval_seconds = "soon" """);
 
         var run = await RunToEnd("--config", config.Path);
 
@@ -104,7 +125,7 @@ public sealed class AgentSkeletonTests
     [Fact]
     public async Task Missing_config_file_is_reported_with_its_path()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"dc-agent-missing-{Guid.NewGuid():N}.json");
+        var path = Path.Combine(Path.GetTempPath(), $"dc-agent-missing-{Guid.NewGuid():N}.toml");
 
         var run = await RunToEnd("--config", path);
 
@@ -113,20 +134,21 @@ public sealed class AgentSkeletonTests
     }
 
     [Fact]
-    public async Task Config_file_that_is_not_valid_json_stops_the_agent_instead_of_falling_back_to_defaults()
+    public async Task Config_file_that_is_not_valid_toml_stops_the_agent_instead_of_falling_back_to_defaults()
     {
-        using var config = TempConfig.Write("""{ "poll_interval_seconds": 5,, }""");
+        using var config = TempConfig.Write("poll_interval_seconds = = 5");
 
         var run = await RunToEnd("--config", config.Path);
 
         Assert.Equal(1, run.ExitCode);
-        Assert.Contains($"cannot read the config file: Failed to load configuration from file '{config.Path}'", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"cannot read the config file: The config file '{config.Path}' is not valid TOML", run.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Defaults_apply_when_nothing_is_configured()
+    public void Defaults_apply_when_the_config_sets_only_the_provider()
     {
-        using var host = AgentProgram.Create(configPath: null, QuietLogging(new LogCapture()));
+        using var config = TempConfig.Write("");
+        using var host = AgentProgram.Create(config.Path, QuietLogging(new LogCapture()));
 
         var options = host.Services.GetRequiredService<IOptions<AgentOptions>>().Value;
 
@@ -134,13 +156,41 @@ public sealed class AgentSkeletonTests
         Assert.Equal(TimeSpan.FromSeconds(30), options.PollInterval);
         Assert.Equal(TimeSpan.FromSeconds(60), options.HeartbeatInterval);
         Assert.Equal(TimeSpan.FromSeconds(300), options.HealthCheckInterval);
+        Assert.Equal("manual", options.Provisioner);
+        // Relative paths are taken from the config file's folder, not the current directory.
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(config.Path)!, "agent.key"), options.AgentKeyFile);
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(config.Path)!, "dc-agent-state.json"), options.StateFile);
+    }
+
+    [Fact]
+    public void Toml_tables_and_arrays_bind_to_the_manual_provisioners_settings()
+    {
+        using var config = TempConfig.Write("""
+            [manual]
+            notify_command = ["/usr/bin/logger", "-t", "dc-agent"]
+            notify_webhook = "https://hooks.example.com/dc"
+            health_check_timeout_seconds = 3
+            """);
+        using var host = AgentProgram.Create(config.Path, QuietLogging(new LogCapture()));
+
+        var manual = host.Services.GetRequiredService<IOptions<AgentOptions>>().Value.Manual;
+
+        Assert.Equal(["/usr/bin/logger", "-t", "dc-agent"], manual.NotifyCommand);
+        Assert.Equal(new Uri("https://hooks.example.com/dc"), manual.NotifyWebhook);
+        Assert.Equal(3, manual.HealthCheckTimeoutSeconds);
     }
 
     [Fact]
     public void Environment_variables_override_the_config_file()
     {
-        using var config = TempConfig.Write("""{ "api_base_url": "https://api.decent-cloud.example/api", "poll_interval_seconds": 30 }""");
+        using var config = TempConfig.Write("""
+            api_base_url = "https://api.decent-cloud.example/api"
+            poll_interval_seconds = 30
+            [manual]
+            notify_webhook = "https://hooks.example.com/file"
+            """);
         Environment.SetEnvironmentVariable("DC_AGENT_POLL_INTERVAL_SECONDS", "7");
+        Environment.SetEnvironmentVariable("DC_AGENT_MANUAL__NOTIFY_WEBHOOK", "https://hooks.example.com/env");
         try
         {
             using var host = AgentProgram.Create(config.Path, QuietLogging(new LogCapture()));
@@ -149,20 +199,23 @@ public sealed class AgentSkeletonTests
 
             Assert.Equal(TimeSpan.FromSeconds(7), options.PollInterval);
             Assert.Equal(new Uri("https://api.decent-cloud.example/api"), options.ApiBaseUrl);
+            Assert.Equal(new Uri("https://hooks.example.com/env"), options.Manual.NotifyWebhook);
         }
         finally
         {
             Environment.SetEnvironmentVariable("DC_AGENT_POLL_INTERVAL_SECONDS", null);
+            Environment.SetEnvironmentVariable("DC_AGENT_MANUAL__NOTIFY_WEBHOOK", null);
         }
     }
 
     [Fact]
     public void Bad_environment_variable_is_refused_with_the_setting_name()
     {
+        using var config = TempConfig.Write("");
         Environment.SetEnvironmentVariable("DC_AGENT_HEALTH_CHECK_INTERVAL_SECONDS", "0");
         try
         {
-            using var host = AgentProgram.Create(configPath: null, QuietLogging(new LogCapture()));
+            using var host = AgentProgram.Create(config.Path, QuietLogging(new LogCapture()));
 
             var refused = Assert.Throws<OptionsValidationException>(() => host.Services.GetRequiredService<IOptions<AgentOptions>>().Value);
 
@@ -177,8 +230,8 @@ public sealed class AgentSkeletonTests
     [Fact]
     public void Sample_config_sets_every_setting_with_values_the_agent_accepts()
     {
-        var samplePath = Path.Combine(AppContext.BaseDirectory, "dc-agent.sample.json");
-        var sample = new ConfigurationBuilder().AddJsonFile(samplePath).Build();
+        var samplePath = Path.Combine(AppContext.BaseDirectory, "dc-agent.sample.toml");
+        var sample = new ConfigurationBuilder().Add(new DecentCloud.Agent.Configuration.TomlConfigurationSource(samplePath)).Build();
 
         Assert.Equal(
             AgentOptions.Keys.Order(StringComparer.OrdinalIgnoreCase),
@@ -190,45 +243,13 @@ public sealed class AgentSkeletonTests
     }
 
     [Fact]
-    public async Task Agent_says_on_every_poll_that_no_provisioners_are_configured_and_stops_cleanly_on_cancellation()
-    {
-        var logs = new LogCapture();
-        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2025-03-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        using var stop = new CancellationTokenSource();
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-
-        var running = AgentProgram.RunAsync([], stdout, stderr, stop.Token, builder =>
-        {
-            QuietLogging(logs)(builder);
-            builder.Services.AddSingleton<TimeProvider>(clock);
-        });
-
-        await logs.WaitFor(NoProvisionersEvent, count: 1);
-        Assert.Contains(logs.All, log => log.EventId == StartedEvent && log.Message.Contains("poll every 30 s", StringComparison.Ordinal));
-
-        clock.Advance(TimeSpan.FromSeconds(30));
-        await logs.WaitFor(NoProvisionersEvent, count: 2);
-        clock.Advance(TimeSpan.FromSeconds(30));
-        await logs.WaitFor(NoProvisionersEvent, count: 3);
-        Assert.False(running.IsCompleted);
-
-        await stop.CancelAsync();
-        var exitCode = await running.WaitAsync(Patience);
-
-        Assert.Equal(0, exitCode);
-        Assert.Empty(stderr.ToString());
-        Assert.Contains(logs.All, log => log.EventId == StoppedEvent);
-        Assert.DoesNotContain(logs.All, log => log.Level >= LogLevel.Warning);
-    }
-
-    [Fact]
     public async Task A_failed_loop_stops_the_agent_with_exit_code_one()
     {
         var logs = new LogCapture();
         var stderr = new StringWriter();
+        using var config = TempConfig.Write("api_base_url = \"http://127.0.0.1:1/api\"");
 
-        var exitCode = await AgentProgram.RunAsync([], new StringWriter(), stderr, CancellationToken.None, builder =>
+        var exitCode = await AgentProgram.RunAsync(["run", "--config", config.Path], new StringWriter(), stderr, CancellationToken.None, builder =>
         {
             QuietLogging(logs)(builder);
             builder.Services.AddHostedService<FailingLoop>();
@@ -240,8 +261,6 @@ public sealed class AgentSkeletonTests
     }
 
     private const int StartedEvent = 1;
-    private const int NoProvisionersEvent = 2;
-    private const int StoppedEvent = 3;
 
     private static async Task<AgentRun> RunToEnd(params string[] args)
     {
@@ -299,20 +318,30 @@ public sealed class AgentSkeletonTests
         }
     }
 
+    /// <summary>A TOML config in its own folder, with a provider key and a fresh agent key file beside it.</summary>
     private sealed class TempConfig : IDisposable
     {
-        private TempConfig(string path) => Path = path;
+        private readonly DirectoryInfo folder;
+
+        private TempConfig(DirectoryInfo folder, string path)
+        {
+            this.folder = folder;
+            Path = path;
+        }
 
         public string Path { get; }
 
-        public static TempConfig Write(string json)
+        public static TempConfig Write(string toml, bool withProvider = true)
         {
-            var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"dc-agent-{Guid.NewGuid():N}.json");
-            File.WriteAllText(path, json);
-            return new TempConfig(path);
+            var folder = Directory.CreateTempSubdirectory("dc-agent-config-");
+            var path = System.IO.Path.Combine(folder.FullName, "dc-agent.toml");
+            AgentIdentity.CreateKeyFile(System.IO.Path.Combine(folder.FullName, "agent.key"));
+            var provider = withProvider ? $"provider_pubkey = \"{DecentCloud.Shared.Signing.Ed25519phKey.Generate().PublicKeyHex}\"\n" : "";
+            File.WriteAllText(path, provider + toml + "\n");
+            return new TempConfig(folder, path);
         }
 
-        public void Dispose() => File.Delete(Path);
+        public void Dispose() => folder.Delete(recursive: true);
     }
 
     private sealed class FailingLoop : BackgroundService

@@ -115,12 +115,12 @@ public static class ContractLifecycle
                     return new LifecycleOutcome(Id, contract.State, null, "not paid: left to the unpaid contracts' timeout");
                 }
 
-                var until = contract.State switch
+                if (await RecordedMoveAsync(contract))
                 {
-                    ContractState.Accepted or ContractState.Provisioning => contract.ReadyAt.AddMinutes(input.ProvisioningTimeoutMinutes),
-                    ContractState.Active => contract.TermEndsAt,
-                    _ => null,
-                };
+                    continue;
+                }
+
+                var until = Deadline(contract);
                 var phase = contract.State switch
                 {
                     ContractState.Accepted => "waiting-lock",
@@ -173,44 +173,54 @@ public static class ContractLifecycle
             return outcome.Moved || outcome.Current != contract.State;
         }
 
-        /// <summary>Handles one event or the timer; true when the contract may have changed, so it is read again.</summary>
+        /// <summary>When the phase's timer runs out: the provisioning timeout, or the end of the term once active.</summary>
+        private DateTimeOffset? Deadline(ContractSnapshot contract) => contract.State switch
+        {
+            ContractState.Accepted or ContractState.Provisioning => contract.ReadyAt.AddMinutes(input.ProvisioningTimeoutMinutes),
+            ContractState.Active => contract.TermEndsAt,
+            _ => null,
+        };
+
+        /// <summary>
+        /// The moves that what the agents recorded, or the clock, call for: a lock taken (provisioning), a report of
+        /// provisioned or failed, the provisioning timeout, the end of the term. True when the contract moved (or was
+        /// found moved by someone else), so it is read again.
+        /// </summary>
+        private async Task<bool> RecordedMoveAsync(ContractSnapshot contract)
+        {
+            var now = new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero);
+            var timedOut = Deadline(contract) is { } deadline && now >= deadline;
+            ContractState? to = (contract.State, contract.Report) switch
+            {
+                (ContractState.Accepted, _) when contract.Locked || contract.Report is not null => ContractState.Provisioning,
+                (ContractState.Provisioning, "failed") => ContractState.ProvisioningFailed,
+                (ContractState.Provisioning, "provisioned") => ContractState.Provisioned,
+                (ContractState.Accepted or ContractState.Provisioning, _) when timedOut => ContractState.ProvisioningFailed,
+                (ContractState.Active, _) when timedOut => ContractState.Expired,
+                _ => null,
+            };
+            if (to is not { } target)
+            {
+                return false;
+            }
+
+            var outcome = await MoveAsync(contract.State, target);
+            // A refused move with the contract unchanged would be refused again: go on waiting instead of looping.
+            return outcome.Moved || outcome.Current != contract.State;
+        }
+
+        /// <summary>Handles one event or the timer; true when the contract may have changed (or time ran out), so it is read again.</summary>
         private async Task<bool> ActAsync(ContractSnapshot contract, Signal signal)
         {
-            var state = contract.State;
             switch (signal.Name)
             {
-                case null when state is ContractState.Accepted or ContractState.Provisioning:
-                    await MoveAsync(state, ContractState.ProvisioningFailed);
+                case null:
                     return true;
-                case null when state == ContractState.Active:
-                    await MoveAsync(state, ContractState.Expired);
+                case ContractLifecycleEvents.HealthReported when contract.State == ContractState.Provisioned && LifecycleSignals.StatusOf(signal.Payload) is "healthy":
+                    await MoveAsync(contract.State, ContractState.Active);
                     return true;
-                case ContractLifecycleEvents.Locked when state == ContractState.Accepted:
-                    await MoveAsync(state, ContractState.Provisioning);
-                    return true;
-                case ContractLifecycleEvents.ProvisioningReported when state is ContractState.Accepted or ContractState.Provisioning:
-                    var status = LifecycleSignals.StatusOf(signal.Payload);
-                    if (status is "failed")
-                    {
-                        await MoveAsync(state, ContractState.ProvisioningFailed);
-                        return true;
-                    }
-
-                    if (state == ContractState.Accepted && status is "provisioning" or "provisioned")
-                    {
-                        // A report needs the agent's lock, so a report before the Locked event means the lock was taken.
-                        state = (await MoveAsync(state, ContractState.Provisioning)).Current;
-                    }
-
-                    if (state == ContractState.Provisioning && status is "provisioned")
-                    {
-                        await MoveAsync(state, ContractState.Provisioned);
-                    }
-
-                    return true;
-                case ContractLifecycleEvents.HealthReported when state == ContractState.Provisioned && LifecycleSignals.StatusOf(signal.Payload) is "healthy":
-                    await MoveAsync(state, ContractState.Active);
-                    return true;
+                case ContractLifecycleEvents.Locked or ContractLifecycleEvents.ProvisioningReported:
+                    return contract.State is ContractState.Accepted or ContractState.Provisioning;
                 case ContractLifecycleEvents.Cancelled or ContractLifecycleEvents.DisputeChanged:
                     return true;
                 default:
@@ -224,10 +234,10 @@ public static class ContractLifecycle
         /// </summary>
         private async Task<LifecycleOutcome?> TerminateAsync(ContractSnapshot contract)
         {
-            if (!contract.MayHaveInstance)
+            if (!contract.HasInstance)
             {
                 Report("done", contract, null);
-                return new LifecycleOutcome(Id, contract.State, null, $"{contract.State.Name()} before any instance");
+                return new LifecycleOutcome(Id, contract.State, null, $"{contract.State.Name()} with no instance recorded");
             }
 
             if (contract.TerminatedAt is { } terminatedAt)
@@ -242,17 +252,22 @@ public static class ContractLifecycle
             {
                 Report("waiting-terminated", contract, until);
                 var signal = await NextAsync(until);
-                if (signal.Name is null)
+                if (signal.Name is null or ContractLifecycleEvents.Terminated)
                 {
-                    Report("done", contract, null);
-                    return new LifecycleOutcome(Id, contract.State, null, $"{contract.State.Name()}, no termination reported in {input.TerminationWaitHours} hours (still requested)");
-                }
+                    // The agent API records the report before it raises the event; a raise it could not make is made
+                    // good by the look at the end of the wait.
+                    var now = await context.CallActivityAsync<ContractSnapshot>(nameof(ReadContractState), Id, Retry);
+                    if (now.TerminatedAt is { } at)
+                    {
+                        Report("done", now, null);
+                        return new LifecycleOutcome(Id, now.State, at, $"{now.State.Name()}, instance terminated");
+                    }
 
-                if (signal.Name == ContractLifecycleEvents.Terminated)
-                {
-                    var at = await context.CallActivityAsync<DateTimeOffset>(nameof(RecordContractTerminated), new TerminatedReport(Id, LifecycleSignals.MessageOf(signal.Payload)), Retry);
-                    Report("done", contract, null);
-                    return new LifecycleOutcome(Id, contract.State, at, $"{contract.State.Name()}, instance terminated");
+                    if (signal.Name is null)
+                    {
+                        Report("done", now, null);
+                        return new LifecycleOutcome(Id, now.State, null, $"{now.State.Name()}, no termination reported in {input.TerminationWaitHours} hours (still requested)");
+                    }
                 }
             }
 
@@ -326,21 +341,17 @@ public static class ContractLifecycle
 }
 
 /// <summary>
-/// Reads what an event carries. The API raises each event with an object (camelCase or .NET names) or a string; what the
-/// orchestration needs of it is the reported <c>status</c> (provisioning, provisioned, failed; healthy, unhealthy, unknown)
-/// and, for a termination, its <c>message</c>. Anything else reads as no status, which changes nothing.
+/// Reads what an event carries. The agent API raises each event with an object (.NET or camelCase names) and the
+/// orchestration reads what was recorded instead, except the status of a health report (healthy, unhealthy, unknown),
+/// kept in another table; a bare string is read as the status too. Anything else reads as no status, which changes nothing.
 /// </summary>
 public static class LifecycleSignals
 {
-    public static string? StatusOf(JsonNode? payload) => Text(payload, "status", stringIsIt: true)?.Trim().ToLowerInvariant();
-
-    public static string? MessageOf(JsonNode? payload) => Text(payload, "message", stringIsIt: false);
-
-    private static string? Text(JsonNode? payload, string property, bool stringIsIt) => payload switch
+    public static string? StatusOf(JsonNode? payload) => (payload switch
     {
-        JsonValue value when value.GetValueKind() == JsonValueKind.String => stringIsIt ? value.GetValue<string>() : null,
-        JsonObject fields => fields.FirstOrDefault(f => string.Equals(f.Key, property, StringComparison.OrdinalIgnoreCase)).Value is JsonValue text
+        JsonValue value when value.GetValueKind() == JsonValueKind.String => value.GetValue<string>(),
+        JsonObject fields => fields.FirstOrDefault(f => string.Equals(f.Key, "status", StringComparison.OrdinalIgnoreCase)).Value is JsonValue text
             && text.GetValueKind() == JsonValueKind.String ? text.GetValue<string>() : null,
         _ => null,
-    };
+    })?.Trim().ToLowerInvariant();
 }

@@ -18,13 +18,17 @@ public enum DisputeStanding
 }
 
 /// <summary>
-/// What the orchestration decides on, read from the contract's partition (the contract row, its history, its dispute
-/// and termination rows) each time it wakes: the recorded state is the truth, the events only wake it.
+/// What the orchestration decides on, read from the contract's partition each time it wakes: the contract row, its
+/// history (when it was accepted, provisioned, paused), billing's dispute rows, and what the agent API recorded (the
+/// lock, the progress reports, the instance, the termination request and report; docs/provisioning.md, "Storage").
+/// The recorded state is the truth; the events only wake the orchestration.
 /// </summary>
 /// <param name="ReadyAt">When the contract became both accepted and paid: the provisioning timeout counts from here.</param>
 /// <param name="TermEndsAt">Provisioned time + the term + the time paused (closed pauses), once provisioned.</param>
 /// <param name="PausedFrom">The state a paused contract resumes to (the one it was paused from).</param>
-/// <param name="MayHaveInstance">The contract reached provisioning, so an agent may run an instance of it.</param>
+/// <param name="Locked">An agent took the contract's lock (its lease may have passed since).</param>
+/// <param name="Report">The newest of the agents' reports that decides provisioning: provisioned or failed; null when none.</param>
+/// <param name="HasInstance">An instance is recorded for the contract: once it ends, the agent must terminate it.</param>
 public sealed record ContractSnapshot(
     string ContractId,
     bool Exists,
@@ -34,13 +38,15 @@ public sealed record ContractSnapshot(
     DateTimeOffset? ProvisionedAt,
     DateTimeOffset? TermEndsAt,
     ContractState? PausedFrom,
-    bool MayHaveInstance,
     DisputeStanding Dispute,
+    bool Locked,
+    string? Report,
+    bool HasInstance,
     DateTimeOffset? TerminationRequestedAt,
     DateTimeOffset? TerminatedAt)
 {
     public static ContractSnapshot Missing(string contractId) =>
-        new(contractId, false, ContractState.Requested, false, default, null, null, null, false, DisputeStanding.None, null, null);
+        new(contractId, false, ContractState.Requested, false, default, null, null, null, DisputeStanding.None, false, null, false, null, null);
 }
 
 /// <summary>A move the orchestration asks for; <paramref name="Reason"/> names a refund reason other than the move's own (a lost dispute).</summary>
@@ -51,15 +57,13 @@ public sealed record LifecycleMoveOutcome(bool Moved, ContractState Current, str
 
 public sealed record TerminationRequest(string ContractId, ContractState Reason);
 
-public sealed record TerminatedReport(string ContractId, string? Message);
-
 /// <summary>
 /// The orchestration's reads and writes, each idempotent: a move reads the contract first and does nothing when it is
-/// already there; a termination row is added once and marked terminated once. Every move goes through
+/// already there; the termination request is added once. Every move goes through
 /// <see cref="ContractStateMachine"/>, with its history row and the refunds owed (<see cref="RefundsOwed"/>) in one
 /// transaction, as <see cref="ExpireContracts"/> does.
 /// </summary>
-public sealed partial class ContractLifecycleWork(ContractStore store, ContractRows rows, RefundsOwed refunds, ContractEvents events, TimeProvider time, ILogger<ContractLifecycleWork> logger)
+public sealed partial class ContractLifecycleWork(ContractStore store, ContractRows rows, ProvisioningStore provisioning, RefundsOwed refunds, ContractEvents events, TimeProvider time, ILogger<ContractLifecycleWork> logger)
 {
     /// <summary>The <c>By</c> of the history rows this orchestration writes.</summary>
     public const string Mover = "system:provisioning";
@@ -82,12 +86,16 @@ public sealed partial class ContractLifecycleWork(ContractStore store, ContractR
         ContractState? pausedFrom = state == ContractState.Paused
             && moves.FirstOrDefault(m => m.To == ContractState.Paused.Name()) is { } paused
             && ContractStateNames.TryParse(paused.From, out var from) ? from : null;
-        var mayHaveInstance = moves.Any(m => m.To == ContractState.Provisioning.Name() || m.To == ContractState.Provisioned.Name());
         var disputes = await rows.ListAsync<DisputeEntity>(contract.PartitionKey, DisputeEntity.RowKeyPrefix, cancellationToken);
-        var termination = await rows.FindAsync<ContractTerminationEntity>(contract.PartitionKey, ContractTerminationEntity.TerminationRowKey, cancellationToken);
+        var id = contract.PartitionKey;
+        var report = (await provisioning.ReportsAsync(id, cancellationToken)).FirstOrDefault(r => r.Status is "provisioned" or "failed")?.Status;
+        var locked = await provisioning.LockAsync(id, cancellationToken) is not null;
+        var hasInstance = await provisioning.InstanceAsync(id, cancellationToken) is not null;
+        var mark = await provisioning.TerminationMarkAsync(id, cancellationToken);
+        var terminated = await provisioning.TerminatedAsync(id, cancellationToken);
         return new ContractSnapshot(
-            contract.PartitionKey, true, state, new ContractPayment(contract.PriceMinor, contract.PaymentSucceeded).Settled, readyAt,
-            clock.ProvisionedAt, termEndsAt, pausedFrom, mayHaveInstance, Standing(disputes), termination?.RequestedAt, termination?.TerminatedAt);
+            id, true, state, new ContractPayment(contract.PriceMinor, contract.PaymentSucceeded).Settled, readyAt, clock.ProvisionedAt, termEndsAt, pausedFrom,
+            Standing(disputes), locked, report, hasInstance, mark?.At, terminated?.At);
     }
 
     /// <summary>A lost dispute outweighs an open one, an open one a resolved one (won, or an inquiry closed).</summary>
@@ -160,59 +168,19 @@ public sealed partial class ContractLifecycleWork(ContractStore store, ContractR
         _ => null,
     };
 
-    /// <summary>Adds the contract's termination row unless it exists; answers when termination was asked for.</summary>
+    /// <summary>Asks the provider's agent to terminate the contract's instance (once); answers when it was first asked.</summary>
     public async Task<DateTimeOffset> RequestTerminationAsync(TerminationRequest request, CancellationToken cancellationToken)
     {
-        var contract = await store.FindAsync(request.ContractId, cancellationToken)
-            ?? throw new InvalidOperationException($"contract {request.ContractId} does not exist; there is nothing to terminate");
-        var row = new ContractTerminationEntity
+        if (await provisioning.TerminationMarkAsync(request.ContractId, cancellationToken) is { } marked)
         {
-            PartitionKey = contract.PartitionKey,
-            ProviderKey = contract.ProviderKey,
-            Reason = request.Reason.Name(),
-            RequestedAt = time.GetUtcNow(),
-        };
-        if (await rows.TryAddAsync(row, cancellationToken))
-        {
-            LogTerminationRequested(logger, contract.PartitionKey, row.Reason);
-            return row.RequestedAt;
+            return marked.At;
         }
 
-        var existing = await rows.FindAsync<ContractTerminationEntity>(contract.PartitionKey, ContractTerminationEntity.TerminationRowKey, cancellationToken)
-            ?? throw new InvalidOperationException($"the termination row of contract {contract.PartitionKey} existed and is gone");
-        return existing.RequestedAt;
-    }
-
-    /// <summary>Marks the contract's termination done (once; a second report keeps the first time).</summary>
-    public async Task<DateTimeOffset> RecordTerminatedAsync(TerminatedReport report, CancellationToken cancellationToken)
-    {
-        var message = report.Message?.Length > ContractTerminationEntity.MaxMessageLength ? report.Message[..ContractTerminationEntity.MaxMessageLength] : report.Message;
-        for (var attempt = 1; attempt <= MaxWriteAttempts; attempt++)
-        {
-            var row = await rows.FindAsync<ContractTerminationEntity>(report.ContractId, ContractTerminationEntity.TerminationRowKey, cancellationToken);
-            if (row?.TerminatedAt is { } terminatedAt)
-            {
-                return terminatedAt;
-            }
-
-            var now = time.GetUtcNow();
-            if (row is null)
-            {
-                var contract = await store.FindAsync(report.ContractId, cancellationToken)
-                    ?? throw new InvalidOperationException($"contract {report.ContractId} does not exist; its termination cannot be recorded");
-                row = new ContractTerminationEntity { PartitionKey = contract.PartitionKey, ProviderKey = contract.ProviderKey, Reason = contract.State, RequestedAt = now };
-            }
-
-            row.TerminatedAt = now;
-            row.TerminatedMessage = message;
-            if (await rows.TryWriteAllAsync([row], cancellationToken))
-            {
-                LogTerminated(logger, report.ContractId);
-                return now;
-            }
-        }
-
-        throw new InvalidOperationException($"recording the termination of contract {report.ContractId}: the row kept changing");
+        await provisioning.MarkForTerminationAsync(request.ContractId, request.Reason.Name(), time.GetUtcNow(), cancellationToken);
+        var mark = await provisioning.TerminationMarkAsync(request.ContractId, cancellationToken)
+            ?? throw new InvalidOperationException($"the termination request of contract {request.ContractId} was written and cannot be read back");
+        LogTerminationRequested(logger, request.ContractId, mark.Reason);
+        return mark.At;
     }
 
     [LoggerMessage(EventId = 7300, Level = LogLevel.Information, Message = "Contract {ContractId} moved from {From} to {To} by its orchestration ({Refunds} refunds owed)")]
@@ -224,6 +192,4 @@ public sealed partial class ContractLifecycleWork(ContractStore store, ContractR
     [LoggerMessage(EventId = 7302, Level = LogLevel.Information, Message = "Contract {ContractId} ended ({Reason}) with an instance that may run: its termination is requested")]
     private static partial void LogTerminationRequested(ILogger logger, string contractId, string reason);
 
-    [LoggerMessage(EventId = 7303, Level = LogLevel.Information, Message = "Contract {ContractId}: the agent reported its instance terminated")]
-    private static partial void LogTerminated(ILogger logger, string contractId);
 }

@@ -14,16 +14,9 @@ public sealed class MoveContractState(ContractLifecycleWork work)
     public Task<LifecycleMoveOutcome> Run([ActivityTrigger] LifecycleMove move, CancellationToken cancellationToken) => work.MoveAsync(move, cancellationToken);
 }
 
-/// <summary>Activity: marks the ended contract for termination (its <see cref="ContractTerminationEntity"/>); answers when it was asked.</summary>
+/// <summary>Activity: asks the provider's agent to terminate the ended contract's instance (the <see cref="TerminationMark"/> row); answers when it was asked.</summary>
 public sealed class RequestContractTermination(ContractLifecycleWork work)
 {
     [Function(nameof(RequestContractTermination))]
     public Task<DateTimeOffset> Run([ActivityTrigger] TerminationRequest request, CancellationToken cancellationToken) => work.RequestTerminationAsync(request, cancellationToken);
-}
-
-/// <summary>Activity: records the agent's termination report on the termination row; answers when it was recorded.</summary>
-public sealed class RecordContractTerminated(ContractLifecycleWork work)
-{
-    [Function(nameof(RecordContractTerminated))]
-    public Task<DateTimeOffset> Run([ActivityTrigger] TerminatedReport report, CancellationToken cancellationToken) => work.RecordTerminatedAsync(report, cancellationToken);
 }

@@ -75,7 +75,6 @@ public sealed class FunctionMetadataTests
         ["PutAccount"] = Http("PUT", "v1/accounts/{pubkey}", "Anonymous"),
         ["PutBilling"] = Http("PUT", "v1/accounts/{pubkey}/billing", "Anonymous"),
         ["ReadContractState"] = Activity(),
-        ["RecordContractTerminated"] = Activity(),
         ["ReconcileInstances"] = Http("POST", "v1/providers/{pubkey}/reconcile", "Anonymous"),
         ["RecordHeartbeat"] = Http("POST", "v1/providers/{pubkey}/heartbeat", "Anonymous"),
         ["RedriveStripeEvents"] = Timer("15 */5 * * * *"),

@@ -6,6 +6,7 @@ using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Provisioning;
+using DecentCloud.Functions.Provisioning.Agents;
 using DecentCloud.Functions.Provisioning.Lifecycle;
 using DecentCloud.Shared.Signing;
 using DecentCloud.Tests.Support;
@@ -30,8 +31,9 @@ public sealed class ContractLifecycleFixture : AppFixture
 
 /// <summary>
 /// A paid contract's orchestration through the real host, its task hub on Azurite and the contract events' queue: the
-/// tests raise the agent's events as the provisioning API does (on <c>contract-{id}</c>, after recording) and look at the
-/// contract's rows (state, history, refunds owed, termination). Each test has a contract of its own.
+/// tests record what an agent reported as the agent API does (through its <see cref="ProvisioningStore"/>), raise the
+/// event as it does (on <c>contract-{id}</c>, with its payload), and look at the contract's rows (state, history, refunds
+/// owed, termination request). Each test has a contract of its own.
 /// </summary>
 public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : IClassFixture<ContractLifecycleFixture>
 {
@@ -42,10 +44,13 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
     private readonly TestFunctionApp app = fixture.App;
     private readonly Ed25519phKey renter = Ed25519phKey.Generate();
     private readonly Ed25519phKey provider = Ed25519phKey.Generate();
+    private readonly Ed25519phKey agent = Ed25519phKey.Generate();
 
     private ContractStore Store => app.Services.GetRequiredService<ContractStore>();
 
     private ContractRows Rows => app.Services.GetRequiredService<ContractRows>();
+
+    private ProvisioningStore Provisioning => app.Services.GetRequiredService<ProvisioningStore>();
 
     private ContractLifecycleStarter Starter => app.Services.GetRequiredService<ContractLifecycleStarter>();
 
@@ -57,15 +62,20 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
         await RunningAsync(id);
         await WaitPhaseAsync(id, "waiting-lock");
 
-        await RaiseAsync(id, ContractLifecycleEvents.Locked, new { agentPubkey = "agent" });
+        // An event is only a wake-up: without the lock recorded, it moves nothing.
+        await RaiseAsync(id, ContractLifecycleEvents.Locked, new LockedSignal(agent.PublicKeyHex, DateTimeOffset.UtcNow.AddMinutes(10)));
+        await WaitPhaseAsync(id, "waiting-lock", events: 1);
+        Assert.Equal(ContractState.Accepted.Name(), (await ContractAsync(id)).State);
+
+        await LockAsync(id);
         await StateAsync(id, ContractState.Provisioning);
-        await RaiseAsync(id, ContractLifecycleEvents.ProvisioningReported, new { status = "provisioning" });
-        await RaiseAsync(id, ContractLifecycleEvents.ProvisioningReported, new { status = "provisioned", instance = new { externalId = "vm-1" } });
+        await ReportAsync(id, "provisioning");
+        await ReportAsync(id, "provisioned");
         await StateAsync(id, ContractState.Provisioned);
-        await RaiseAsync(id, ContractLifecycleEvents.HealthReported, new { status = "unhealthy" });
-        await WaitPhaseAsync(id, "waiting-healthy", events: 4);
+        await HealthAsync(id, "unhealthy");
+        await WaitPhaseAsync(id, "waiting-healthy", events: 5);
         Assert.Equal(ContractState.Provisioned.Name(), (await ContractAsync(id)).State);
-        await RaiseAsync(id, ContractLifecycleEvents.HealthReported, new { status = "healthy" });
+        await HealthAsync(id, "healthy");
         await StateAsync(id, ContractState.Active);
 
         // Every move is the state machine's, recorded with its history row by the orchestration.
@@ -98,22 +108,18 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
             (ContractState.Provisioning, ContractState.Provisioned, provisionedAt),
             (ContractState.Provisioned, ContractState.Active, provisionedAt.AddMinutes(1)),
         ]);
+        await RecordReportAsync(id, "provisioned");
         Assert.True(await Starter.StartIfReadyAsync(app.Orchestrations, id, CancellationToken.None));
 
         await StateAsync(id, ContractState.Expired);
-        var termination = await TerminationAsync(id);
-        Assert.Equal(("expired", provider.PublicKeyHex, (DateTimeOffset?)null), (termination.Reason, termination.ProviderKey, termination.TerminatedAt));
+        Assert.Equal("expired", (await TerminationMarkAsync(id)).Reason);
         // A term served in full owes nothing back.
         Assert.Empty(await RefundsAsync(id));
         await WaitPhaseAsync(id, "waiting-terminated");
 
-        await RaiseAsync(id, ContractLifecycleEvents.Terminated, new { message = "instance vm-1 deleted" });
-        var ended = await EndedAsync(id);
-        var outcome = ended.ReadOutputAs<LifecycleOutcome>()!;
-        Assert.Equal(ContractState.Expired, outcome.State);
-        termination = await TerminationAsync(id);
-        Assert.Equal(("instance vm-1 deleted", outcome.TerminatedAt), (termination.TerminatedMessage, termination.TerminatedAt));
-        Assert.NotNull(termination.TerminatedAt);
+        var terminated = await TerminatedAsync(id);
+        var outcome = (await EndedAsync(id)).ReadOutputAs<LifecycleOutcome>()!;
+        Assert.Equal((ContractState.Expired, (DateTimeOffset?)terminated.At), (outcome.State, outcome.TerminatedAt));
     }
 
     [Fact]
@@ -128,22 +134,38 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
         Assert.Equal((Gross, nameof(RefundReason.ProvisioningFailed)), (refund.RefundMinor, refund.Reason));
         Assert.Equal(ContractLifecycleWork.Mover, Assert.Single(await Store.MovesAsync(id, CancellationToken.None)).By);
         var outcome = (await EndedAsync(id)).ReadOutputAs<LifecycleOutcome>()!;
-        Assert.Equal((ContractState.ProvisioningFailed, "provisioningfailed before any instance"), (outcome.State, outcome.Ending));
-        Assert.Null(await Rows.FindAsync<ContractTerminationEntity>(id, ContractTerminationEntity.TerminationRowKey, CancellationToken.None));
+        Assert.Equal((ContractState.ProvisioningFailed, "provisioningfailed with no instance recorded"), (outcome.State, outcome.Ending));
+        Assert.Null(await Provisioning.TerminationMarkAsync(id, CancellationToken.None));
     }
 
     [Fact]
-    public async Task A_contract_locked_but_never_reported_times_out_to_provisioningfailed_and_its_instance_is_to_be_terminated()
+    public async Task A_contract_locked_but_never_reported_times_out_to_provisioningfailed_with_its_full_refund()
     {
         // The timeout comes ten seconds from now.
         var id = await InsertAsync(ContractState.Accepted, paidAt: DateTimeOffset.UtcNow.AddMinutes(-TimeoutMinutes).AddSeconds(10));
         Assert.True(await Starter.StartIfReadyAsync(app.Orchestrations, id, CancellationToken.None));
-        await RaiseAsync(id, ContractLifecycleEvents.Locked, null);
+        await LockAsync(id);
         await StateAsync(id, ContractState.Provisioning);
 
         await StateAsync(id, ContractState.ProvisioningFailed, TimeSpan.FromSeconds(60));
         Assert.Equal(Gross, Assert.Single(await RefundsAsync(id)).RefundMinor);
-        Assert.Equal("provisioningfailed", (await TerminationAsync(id)).Reason);
+        Assert.Equal(ContractState.ProvisioningFailed, (await EndedAsync(id)).ReadOutputAs<LifecycleOutcome>()!.State);
+    }
+
+    [Fact]
+    public async Task A_provisioned_report_whose_event_was_lost_is_found_when_the_timeout_wakes_the_orchestration()
+    {
+        var id = await InsertAsync(ContractState.Accepted, paidAt: DateTimeOffset.UtcNow.AddMinutes(-TimeoutMinutes).AddSeconds(10));
+        Assert.True(await Starter.StartIfReadyAsync(app.Orchestrations, id, CancellationToken.None));
+        await LockAsync(id);
+        await StateAsync(id, ContractState.Provisioning);
+
+        // Recorded, but the raise failed (the agent API only logs that).
+        await RecordReportAsync(id, "provisioned");
+
+        await StateAsync(id, ContractState.Provisioned, TimeSpan.FromSeconds(60));
+        Assert.Empty(await RefundsAsync(id));
+        await WaitPhaseAsync(id, "waiting-healthy");
     }
 
     [Fact]
@@ -152,15 +174,14 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
         var id = await InsertAsync(ContractState.Requested, paidAt: DateTimeOffset.UtcNow);
         await AcceptAsync(id);
         await RunningAsync(id);
-        await RaiseAsync(id, ContractLifecycleEvents.Locked, null);
-        await RaiseAsync(id, ContractLifecycleEvents.ProvisioningReported, new { status = "failed", message = "no capacity" });
+        await LockAsync(id);
+        await ReportAsync(id, "failed");
 
         await StateAsync(id, ContractState.ProvisioningFailed);
         var refund = Assert.Single(await RefundsAsync(id));
         Assert.Equal((Gross, nameof(RefundReason.ProvisioningFailed)), (refund.RefundMinor, refund.Reason));
-        await TerminationAsync(id);
-        await RaiseAsync(id, ContractLifecycleEvents.Terminated, null);
         Assert.Equal(ContractState.ProvisioningFailed, (await EndedAsync(id)).ReadOutputAs<LifecycleOutcome>()!.State);
+        Assert.Null(await Provisioning.TerminationMarkAsync(id, CancellationToken.None));
     }
 
     [Fact]
@@ -178,11 +199,10 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
         Assert.Equal(nameof(RefundReason.RenterCancelled), refund.Reason);
         Assert.InRange(refund.RefundMinor, Gross * 9 / 10, Gross - 1);
         // The cancelled event reaches the orchestration, which asks for the termination.
-        Assert.Equal("cancelled", (await TerminationAsync(id)).Reason);
-        await RaiseAsync(id, ContractLifecycleEvents.Terminated, new { message = "gone" });
+        Assert.Equal("cancelled", (await TerminationMarkAsync(id)).Reason);
+        var terminated = await TerminatedAsync(id);
         var outcome = (await EndedAsync(id)).ReadOutputAs<LifecycleOutcome>()!;
-        Assert.Equal(ContractState.Cancelled, outcome.State);
-        Assert.NotNull(outcome.TerminatedAt);
+        Assert.Equal((ContractState.Cancelled, (DateTimeOffset?)terminated.At), (outcome.State, outcome.TerminatedAt));
         Assert.Single(await RefundsAsync(id));
     }
 
@@ -218,7 +238,7 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
         var refund = Assert.Single(await RefundsAsync(id));
         Assert.Equal(nameof(RefundReason.DisputeLost), refund.Reason);
         Assert.InRange(refund.RefundMinor, Gross * 9 / 10, Gross - 1);
-        Assert.Equal("cancelled", (await TerminationAsync(id)).Reason);
+        Assert.Equal("cancelled", (await TerminationMarkAsync(id)).Reason);
     }
 
     [Fact]
@@ -229,7 +249,7 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
 
         for (var i = 0; i < ContractLifecycle.EventsPerGeneration + 5; i++)
         {
-            await RaiseAsync(id, ContractLifecycleEvents.HealthReported, new { status = "healthy" });
+            await HealthAsync(id, "healthy");
         }
 
         // The next generation reads the contract again and goes on waiting for the term's end, with the reports it had
@@ -271,7 +291,7 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
         var instanceId = ContractLifecycleEvents.InstanceId(id);
         await Task.WhenAll(TriggersAsync(id).Append(Starter.StartIfReadyAsync(app.Orchestrations, id, CancellationToken.None)));
         var first = await RunningAsync(id);
-        await RaiseAsync(id, ContractLifecycleEvents.Locked, null);
+        await LockAsync(id);
         await StateAsync(id, ContractState.Provisioning);
         await WaitPhaseAsync(id, "waiting-provisioned", events: 1);
         var found = AlreadyStarted(instanceId);
@@ -307,9 +327,10 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
         var id = await InsertAsync(ContractState.Requested, paidAt: DateTimeOffset.UtcNow);
         await AcceptAsync(id);
         await RunningAsync(id);
-        await RaiseAsync(id, ContractLifecycleEvents.Locked, null);
-        await RaiseAsync(id, ContractLifecycleEvents.ProvisioningReported, new { status = "provisioned" });
-        await RaiseAsync(id, ContractLifecycleEvents.HealthReported, new { status = "healthy" });
+        await LockAsync(id);
+        await ReportAsync(id, "provisioned");
+        await StateAsync(id, ContractState.Provisioned);
+        await HealthAsync(id, "healthy");
         await StateAsync(id, ContractState.Active);
         return id;
     }
@@ -393,13 +414,57 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
     private async Task StateAsync(string id, ContractState state, TimeSpan? timeout = null) =>
         await Eventually.HoldsAsync(async () => (await ContractAsync(id)).State == state.Name(), $"contract {id} is {state.Name()}", timeout ?? TimeSpan.FromSeconds(45));
 
-    private async Task<ContractTerminationEntity> TerminationAsync(string id)
+    private async Task<TerminationMark> TerminationMarkAsync(string id)
     {
-        ContractTerminationEntity? row = null;
+        TerminationMark? mark = null;
         await Eventually.HoldsAsync(
-            async () => (row = await Rows.FindAsync<ContractTerminationEntity>(id, ContractTerminationEntity.TerminationRowKey, CancellationToken.None)) is not null,
+            async () => (mark = await Provisioning.TerminationMarkAsync(id, CancellationToken.None)) is not null,
             $"contract {id} is marked for termination", TimeSpan.FromSeconds(45));
-        return row!;
+        return mark!;
+    }
+
+    /// <summary>The agent takes the contract's lock, as <c>POST …/lock</c> records it, and the API raises <c>Locked</c>.</summary>
+    private async Task LockAsync(string id)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var lease = await Provisioning.TryLockAsync(id, agent.PublicKeyHex, now, now.AddMinutes(10), CancellationToken.None);
+        Assert.NotNull(lease);
+        await RaiseAsync(id, ContractLifecycleEvents.Locked, new LockedSignal(lease.AgentKey, lease.ExpiresAt));
+    }
+
+    /// <summary>The agent reports progress, as <c>POST …/provisioning</c> records it (with the instance when provisioned), and the API raises the event.</summary>
+    private async Task ReportAsync(string id, string status)
+    {
+        await RecordReportAsync(id, status);
+        await RaiseAsync(id, ContractLifecycleEvents.ProvisioningReported, new ProvisioningReportedSignal(status, null));
+    }
+
+    private async Task RecordReportAsync(string id, string status)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var lease = await Provisioning.LockAsync(id, CancellationToken.None) ?? await Provisioning.TryLockAsync(id, agent.PublicKeyHex, now, now.AddMinutes(10), CancellationToken.None);
+        var report = new ProvisioningReportRow { PartitionKey = id, RowKey = ProvisioningReportRow.RowKeyFor(now), Status = status, AgentKey = agent.PublicKeyHex, At = now };
+        InstanceRow? instance = status == "provisioned"
+            ? new InstanceRow
+            {
+                PartitionKey = id, ExternalId = "vm-" + id[..8], Ipv4 = "203.0.113.10", SshPort = 22, SshUser = "root", SealedVersion = 2,
+                SealedEphemeralPubkey = "AA==", SealedNonce = "AA==", SealedCiphertext = "AA==", SealedAad = "AA==", AgentKey = agent.PublicKeyHex, RecordedAt = now,
+            }
+            : null;
+        Assert.True(await Provisioning.TryRecordReportAsync(lease!, report, instance, provider.PublicKeyHex, CancellationToken.None));
+    }
+
+    /// <summary>The agent reports a health check; the API raises <c>HealthReported</c> with its status.</summary>
+    private Task HealthAsync(string id, string status) =>
+        RaiseAsync(id, ContractLifecycleEvents.HealthReported, new HealthReportedSignal(status, DateTimeOffset.UtcNow));
+
+    /// <summary>The agent reports the instance terminated, as <c>POST …/terminated</c> records it, and the API raises <c>Terminated</c>.</summary>
+    private async Task<TerminatedRow> TerminatedAsync(string id)
+    {
+        var kept = await Provisioning.RecordTerminatedAsync(
+            new TerminatedRow { PartitionKey = id, AgentKey = agent.PublicKeyHex, Message = "deleted", At = DateTimeOffset.UtcNow }, provider.PublicKeyHex, CancellationToken.None);
+        await RaiseAsync(id, ContractLifecycleEvents.Terminated, new TerminatedSignal(kept.At));
+        return kept;
     }
 
     private async Task<OrchestrationMetadata> RunningAsync(string id)

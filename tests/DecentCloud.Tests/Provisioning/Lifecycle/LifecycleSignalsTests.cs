@@ -18,14 +18,6 @@ public sealed class LifecycleSignalsTests
     public void The_status_is_read_from_an_object_in_any_case_or_a_bare_string_and_anything_else_has_none(string payload, string? status) =>
         Assert.Equal(status, LifecycleSignals.StatusOf(JsonNode.Parse(payload)));
 
-    [Fact]
-    public void The_termination_message_is_read_from_an_object_only()
-    {
-        Assert.Equal("deleted", LifecycleSignals.MessageOf(JsonNode.Parse("""{"message":"deleted"}""")));
-        Assert.Null(LifecycleSignals.MessageOf(JsonNode.Parse("\"deleted\"")));
-        Assert.Null(LifecycleSignals.MessageOf(null));
-    }
-
     [Theory]
     [InlineData(new string[0], DisputeStanding.None)]
     [InlineData(new[] { "needs_response" }, DisputeStanding.Open)]

@@ -32,9 +32,9 @@ public sealed record LifecycleOutcome(string ContractId, ContractState? State, D
 /// for an agent's lock, then for the provisioned report (or the timeout: provisioningfailed, refunded in full), for the
 /// first healthy report (active), and for the end of the term (expired); a dispute pauses and resumes or ends it; once
 /// the contract ended with an instance that may run, it asks for its termination and waits for the agent's report.
-/// Each time it wakes it reads the contract's recorded state (<see cref="ReadContractState"/>); the events of
-/// <see cref="ContractLifecycleEvents"/> only wake it and carry the reported status. Instance id
-/// <see cref="ContractLifecycleEvents.InstanceId"/>.
+/// Each time it wakes it reads the contract's recorded state, the agent API's records included
+/// (<see cref="ReadContractState"/>); the events of <see cref="ContractLifecycleEvents"/> only wake it (a health report's
+/// status is the one thing read from one). Instance id <see cref="ContractLifecycleEvents.InstanceId"/>.
 /// </summary>
 public static class ContractLifecycle
 {

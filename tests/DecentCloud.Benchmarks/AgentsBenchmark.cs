@@ -96,8 +96,11 @@ internal sealed class AgentsBenchmark
 
         // The probe would connect to the instances' (documentation) addresses every 5 minutes, on the same cores.
         settings["AzureWebJobs.ProbeContracts.Disabled"] = "true";
+
+        // The sweep would start a contract orchestration for every paid accepted contract written below, on the same cores.
+        settings["AzureWebJobs.SweepContractLifecycles.Disabled"] = "true";
         await using var app = await HostedApp.StartAsync(outputs.FunctionApp, settings, log: null, cancellationToken);
-        Progress.Line($"agents: local host listening on {app.BaseAddress} (worker process {app.Log.WorkerProcessId}), ProbeContracts disabled");
+        Progress.Line($"agents: local host listening on {app.BaseAddress} (worker process {app.Log.WorkerProcessId}), ProbeContracts and SweepContractLifecycles disabled");
 
         var tables = new TableServiceClient(azurite.ConnectionString);
         var contracts = new ContractStore(tables);

@@ -11,6 +11,7 @@ using DecentCloud.Functions.Operations;
 using DecentCloud.Functions.Platform;
 using DecentCloud.Functions.Platform.Http;
 using DecentCloud.Functions.Provisioning;
+using DecentCloud.Functions.Provisioning.Lifecycle;
 using Microsoft.Azure.Functions.Worker.Builder;
 
 namespace DecentCloud.Functions;
@@ -48,5 +49,6 @@ public static class Program
             .AddContracts()
             .AddBilling()
             .AddProvisioning()
+            .AddContractLifecycle()
             .AddChatwoot();
 }

@@ -33,5 +33,13 @@ public sealed class ProvisioningOptions
     [Range(1, 256)]
     public int ProbeConcurrency { get; set; } = 32;
 
+    /// <summary>
+    /// Whether the platform connects to, and reports may name, addresses that are not public (loopback, private ranges,
+    /// link-local...). Off in production: a provider could otherwise make the platform probe its own internal network
+    /// (docs/provisioning.md, "Which addresses are probed"). On for local runs and tests, whose agents run on 127.0.0.1.
+    /// </summary>
+    [ConfigurationKeyName("PROBE_ALLOW_PRIVATE_ADDRESSES")]
+    public bool AllowPrivateAddresses { get; set; }
+
     public TimeSpan ProbeTimeout => TimeSpan.FromSeconds(ProbeTimeoutSeconds);
 }

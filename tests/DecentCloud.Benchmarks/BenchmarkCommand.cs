@@ -10,12 +10,14 @@ namespace DecentCloud.Benchmarks;
 internal static class BenchmarkCommand
 {
     private const string Usage =
-        "usage: dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|webhooks|orchestrations|pdf|all] [--quick] [--no-docs]\n" +
+        "usage: dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|webhooks|orchestrations|agents|pdf|all] [--quick] [--no-docs]\n" +
         "  startup         process start until GET /api/health answers 200: the local Functions host and the app's worker against a bare ASP.NET Core app\n" +
         "  queues          messages/s through a no-op queue function (local host and a real worker) against a raw receive-and-delete loop\n" +
         "  webhooks        Stripe webhook acknowledgement through the local host and the worker against a bare queue put, and webhooks/s under concurrency\n" +
         "  orchestrations  a three-activity orchestration through the local host and a worker against the Durable Task Framework directly:\n" +
         "                  latency one at a time, and the wall time of 100 started at once\n" +
+        "  agents          dc-agent's signed pending-work poll through the local host and the worker against the same reads through the Azure SDK\n" +
+        "                  (polls/s), and the latency of 1,000 agents each polling every 30 s (open loop)\n" +
         "  pdf             InvoicePdf.Render time, allocations and size for an invoice and a credit note\n" +
         "  all             every one of them, one after the other (the default)\n" +
         "  --quick         fewer runs and messages, for trying the benchmark out; implies --no-docs\n" +
@@ -30,7 +32,7 @@ internal static class BenchmarkCommand
         {
             switch (arg)
             {
-                case "startup" or "queues" or "webhooks" or "orchestrations" or "pdf" or "all":
+                case "startup" or "queues" or "webhooks" or "orchestrations" or "agents" or "pdf" or "all":
                     which = arg;
                     break;
                 case "--quick":
@@ -96,6 +98,14 @@ internal static class BenchmarkCommand
                 orchestrations.PrintSummary();
                 passed &= orchestrations.Passed;
                 Publish(writeDocs, OrchestrationResult.SectionId, orchestrations.ToMarkdown(machine));
+            }
+
+            if (which is "agents" or "all")
+            {
+                var agents = await AgentsBenchmark.RunAsync(outputs, quick ? AgentsPlan.Quick : AgentsPlan.Full, cancel.Token);
+                agents.PrintSummary();
+                passed &= agents.Passed;
+                Publish(writeDocs, AgentsResult.SectionId, agents.ToMarkdown(machine));
             }
 
             if (which is "pdf" or "all")

@@ -1,4 +1,5 @@
 using DecentCloud.Functions.Billing.Refunding;
+using DecentCloud.Functions.Marketplace.Events;
 using DecentCloud.Functions.Platform.Queues;
 using Stripe;
 
@@ -7,9 +8,10 @@ namespace DecentCloud.Functions.Billing.Payments;
 /// <summary>
 /// Refunds and disputes of a contract's charge. <c>charge.refunded</c> carries the charge's cumulative
 /// <c>amount_refunded</c>: whatever rises above what was credited before becomes one credit note, so two refund events
-/// in reverse order yield the right total and a late smaller total does nothing.
+/// in reverse order yield the right total and a late smaller total does nothing. A dispute's change, once recorded, is
+/// published as <c>contract-dispute-changed</c> for the contract's orchestration, which pauses, resumes or ends it.
 /// </summary>
-public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex intents, QueueWriter queues, TimeProvider time, ILogger<ChargeEvents> logger)
+public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex intents, QueueWriter queues, DomainEvents events, TimeProvider time, ILogger<ChargeEvents> logger)
 {
     private const int MaxWriteAttempts = 8;
 
@@ -88,6 +90,8 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
             var row = await rows.FindAsync<DisputeEntity>(contractId, DisputeEntity.RowKeyPrefix + dispute.Id, cancellationToken);
             if (row is not null && !Newer(row, dispute.Status, eventAt))
             {
+                // Published again on every delivery, so a publish lost after the write is made good by the retry.
+                await PublishAsync(row, cancellationToken);
                 return EventOutcome.Ignored($"dispute {dispute.Id} already {row.Status}");
             }
 
@@ -101,11 +105,19 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
             if (await rows.TryWriteAllAsync([row], cancellationToken))
             {
                 LogDispute(logger, contractId, dispute.Id, dispute.Status, dispute.Amount);
+                await PublishAsync(row, cancellationToken);
                 return EventOutcome.Done($"dispute {dispute.Id} on contract {contractId} is {dispute.Status}");
             }
         }
 
         throw new InvalidOperationException($"recording dispute {dispute.Id}: the row kept changing");
+    }
+
+    /// <summary>One event id per dispute and status, so the orchestration's queue sees a repeated publish as the same event.</summary>
+    private async Task PublishAsync(DisputeEntity row, CancellationToken cancellationToken)
+    {
+        var id = new Guid(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{EventSubscriptions.ContractDisputeChanged}:{row.DisputeId}:{row.Status}"))[..16]);
+        await events.PublishAsync(EventSubscriptions.ContractDisputeChanged, new ContractDisputeChanged(row.PartitionKey, row.DisputeId, row.Status), id, cancellationToken);
     }
 
     /// <summary>A closed dispute is never reopened by a late "created"; among equals, the later event wins.</summary>
@@ -148,3 +160,6 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
     [LoggerMessage(EventId = 8031, Level = LogLevel.Warning, Message = "Dispute {DisputeId} on contract {ContractId} is {Status} ({AmountMinor})")]
     private static partial void LogDispute(ILogger logger, string contractId, string disputeId, string status, long amountMinor);
 }
+
+/// <summary>The payload of <c>contract-dispute-changed</c>: the dispute as recorded (Stripe's status: needs_response, won, lost...).</summary>
+public sealed record ContractDisputeChanged(string ContractId, string DisputeId, string Status);

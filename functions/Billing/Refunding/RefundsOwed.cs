@@ -27,9 +27,11 @@ public sealed partial class RefundsOwed(ContractRows rows, IOptionsMonitor<Refun
     /// <paramref name="to"/> at <paramref name="now"/>: one per paid payment that has none yet. A second payment is
     /// owed back in full whatever the move (it has its row from when it was recorded; this only fills a gap).
     /// </summary>
-    public async Task<IReadOnlyList<RefundOwedEntity>> ForMoveAsync(ContractEntity contract, ContractState from, ContractState to, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <param name="reason">The reason when it is not the move's own (<see cref="ReasonFor"/>): a contract cancelled
+    /// because its provider lost a dispute is refunded by <see cref="RefundReason.DisputeLost"/>.</param>
+    public async Task<IReadOnlyList<RefundOwedEntity>> ForMoveAsync(ContractEntity contract, ContractState from, ContractState to, DateTimeOffset now, CancellationToken cancellationToken, RefundReason? reason = null)
     {
-        if (ReasonFor(from, to) is not { } reason)
+        if ((reason ?? ReasonFor(from, to)) is not { } owedReason)
         {
             return [];
         }
@@ -47,7 +49,7 @@ public sealed partial class RefundsOwed(ContractRows rows, IOptionsMonitor<Refun
         var refunds = new List<RefundOwedEntity>();
         foreach (var payment in paid.Where(p => !owed.Contains(p.SessionId)))
         {
-            if (Row(contract, payment, payment.Duplicate ? RefundReason.DuplicatePayment : reason, service, now) is { } row)
+            if (Row(contract, payment, payment.Duplicate ? RefundReason.DuplicatePayment : owedReason, service, now) is { } row)
             {
                 refunds.Add(row);
             }

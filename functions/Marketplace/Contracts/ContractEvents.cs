@@ -4,8 +4,9 @@ namespace DecentCloud.Functions.Marketplace.Contracts;
 
 /// <summary>
 /// Publishes the contract events after the write (payload the <see cref="ContractView"/>). There is no outbox yet:
-/// a failed publish is logged and the request still succeeds, since the contract row is the truth. No subscriber
-/// listens to contract events yet (see <see cref="EventSubscriptions"/>), so nothing can fail today.
+/// a failed publish is logged and the request still succeeds, since the contract row is the truth. The contract's
+/// orchestration subscribes (see <see cref="EventSubscriptions"/>); what a lost event would have told it, its sweep
+/// (a paid accepted contract with no orchestration) and its own reading of the contract row make good.
 /// </summary>
 public sealed partial class ContractEvents(DomainEvents events, ILogger<ContractEvents> logger)
 {

@@ -5,9 +5,10 @@ using DecentCloud.Functions.Marketplace.Events;
 namespace DecentCloud.Functions.Marketplace.Contracts;
 
 /// <summary>
-/// Timer: contracts left waiting too long (docs/contracts.md, "Timeouts"). Requested or pending for an hour: expired.
-/// Accepted or provisioning for an hour with no result: provisioningfailed. A paid one owes its payments back in full,
-/// written in the same transaction as the move: a paid contract never times out without its refunds on record.
+/// Timer: contracts left waiting too long (docs/contracts.md, "Timeouts"). Requested or pending for an hour: expired
+/// (a paid one owes its payments back in full, written in the same transaction as the move). Accepted or provisioning
+/// for an hour and not paid: provisioningfailed. A paid (or free) accepted contract belongs to its orchestration
+/// (functions/Provisioning/Lifecycle), which times its provisioning out itself.
 /// </summary>
 public sealed partial class ExpireContracts(ContractStore store, RefundsOwed refunds, ContractEvents events, TimeProvider time, ILogger<ExpireContracts> logger)
 {
@@ -45,7 +46,8 @@ public sealed partial class ExpireContracts(ContractStore store, RefundsOwed ref
     {
         var from = contract.CurrentState;
         var to = from is ContractState.Requested or ContractState.Pending ? ContractState.Expired : ContractState.ProvisioningFailed;
-        if (!ContractStateMachine.CanMove(from, to))
+        if (!ContractStateMachine.CanMove(from, to)
+            || (to == ContractState.ProvisioningFailed && new ContractPayment(contract.PriceMinor, contract.PaymentSucceeded).Settled))
         {
             return false;
         }

@@ -33,18 +33,26 @@ public static class EventSubscriptions
     /// <summary>An accepted contract got no provisioning result in time (payload <see cref="Contracts.ContractView"/>).</summary>
     public const string ContractProvisioningFailed = "contract-provisioning-failed";
 
+    /// <summary>A Stripe dispute on a contract's payment was opened or changed (payload <see cref="Billing.Payments.ContractDisputeChanged"/>).</summary>
+    public const string ContractDisputeChanged = "contract-dispute-changed";
+
+    /// <summary>The contract's orchestration (functions/Provisioning/Lifecycle): starts it once accepted and paid, tells it of ends and disputes.</summary>
+    private const string ContractLifecycle = "contract-lifecycle";
+
     public static readonly FrozenDictionary<string, string[]> Queues = new Dictionary<string, string[]>(StringComparer.Ordinal)
     {
         [ProviderOnboarded] = ["chatwoot-provider-onboarded"],
 
-        // Declared so publishing them is not a typo; nobody subscribes yet (provisioning, notifications will).
+        [ContractAccepted] = [ContractLifecycle],
+        [ContractPaid] = [ContractLifecycle],
+        [ContractRejected] = [ContractLifecycle],
+        [ContractCancelled] = [ContractLifecycle],
+        [ContractDisputeChanged] = [ContractLifecycle],
+
+        // Declared so publishing them is not a typo; nobody subscribes yet (notifications will).
         [ContractRequested] = [],
-        [ContractAccepted] = [],
-        [ContractRejected] = [],
-        [ContractCancelled] = [],
         [ContractExpired] = [],
         [ContractProvisioningFailed] = [],
-        [ContractPaid] = [],
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <exception cref="ArgumentException">The event is not declared here (a typo, or a new event nobody listed).</exception>

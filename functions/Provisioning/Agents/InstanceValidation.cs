@@ -8,7 +8,8 @@ namespace DecentCloud.Functions.Provisioning.Agents;
 /// <summary>
 /// The rules of a reported instance. The API cannot open the sealed credentials (only the renter's key can), so it checks
 /// their form: version 2, a 32-byte ephemeral key, a 24-byte nonce, a ciphertext at least as long as its 16-byte tag,
-/// and associated data that is exactly the contract id, so a blob sealed for another contract is refused.
+/// and associated data that is exactly the contract id, so a blob sealed for another contract is refused. Its addresses
+/// must be public unless <c>PROBE_ALLOW_PRIVATE_ADDRESSES</c> (<see cref="PublicAddresses"/>): the platform probes them.
 /// </summary>
 internal static partial class InstanceValidation
 {
@@ -16,7 +17,7 @@ internal static partial class InstanceValidation
     public const int MaxCiphertextChars = 16 * 1024;
     public const int MaxExternalIdLength = 256;
 
-    public static void Check(InstanceReport instance, string contractId, Dictionary<string, string[]> errors)
+    public static void Check(InstanceReport instance, string contractId, bool allowPrivateAddresses, Dictionary<string, string[]> errors)
     {
         if (string.IsNullOrWhiteSpace(instance.ExternalId) || instance.ExternalId.Length > MaxExternalIdLength || instance.ExternalId.Any(char.IsControl))
         {
@@ -36,6 +37,11 @@ internal static partial class InstanceValidation
         if (instance.Hostname is not null && !HostName().IsMatch(instance.Hostname))
         {
             errors["instance.hostname"] = ["Not a host name (letters, digits, hyphens and dots, at most 253 characters)."];
+        }
+
+        if (!allowPrivateAddresses)
+        {
+            CheckPublic(instance, errors);
         }
 
         if (instance.Ipv4 is null && instance.Ipv6 is null && instance.Hostname is null)
@@ -78,6 +84,23 @@ internal static partial class InstanceValidation
         if (Decode(sealedCredentials.Aad) is not { } aad || !aad.AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(contractId)))
         {
             errors["instance.sealedCredentials.aad"] = ["The associated data must be this contract's id (its UTF-8 bytes, base64): the credentials are sealed for this contract."];
+        }
+    }
+
+    private static void CheckPublic(InstanceReport instance, Dictionary<string, string[]> errors)
+    {
+        const string Why = "the renter and the platform's probe connect to it";
+        foreach (var (field, literal) in new[] { ("instance.ipv4", instance.Ipv4), ("instance.ipv6", instance.Ipv6) })
+        {
+            if (!errors.ContainsKey(field) && literal is not null && PublicAddresses.NotPublicBecause(IPAddress.Parse(literal)) is { } kind)
+            {
+                errors[field] = [$"{literal} is not a public address ({kind}): {Why}."];
+            }
+        }
+
+        if (!errors.ContainsKey("instance.hostname") && instance.Hostname is not null && PublicAddresses.NameNotPublicBecause(instance.Hostname) is { } reason)
+        {
+            errors["instance.hostname"] = [$"{instance.Hostname} is not a public host name ({reason}): {Why}."];
         }
     }
 

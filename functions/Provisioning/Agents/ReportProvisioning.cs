@@ -3,6 +3,7 @@ using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Platform.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Options;
 
 namespace DecentCloud.Functions.Provisioning.Agents;
 
@@ -11,12 +12,12 @@ namespace DecentCloud.Functions.Provisioning.Agents;
 /// live lock: records its progress (and for <c>provisioned</c> the instance with its sealed credentials), then raises
 /// <c>ProvisioningReported</c>. The contract's state is moved by its orchestration, not here.
 /// </summary>
-public sealed class ReportProvisioning(ProvisioningStore store, ContractLifecycleSignal signal, TimeProvider time)
+public sealed class ReportProvisioning(ProvisioningStore store, ContractLifecycleSignal signal, IOptions<ProvisioningOptions> options, TimeProvider time)
 {
     [EndpointSummary("Report provisioning progress")]
     [EndpointDescription("Agent with provision, holding the contract's live lock. Body { status: provisioning|provisioned|failed, message?, instance? }; instance is required with provisioned "
         + "and holds exactly { externalId, ipv4?, ipv6?, hostname?, sshPort, sshUser?, sealedCredentials: { version: 2, ephemeralPubkey, nonce, ciphertext, aad } }: any other member is refused 400, "
-        + "and aad must be the contract id. 202; 409 noLock or lockHeld without the caller's live lease, notPaid, state unless accepted or provisioning; 404 for another provider's contract.")]
+        + "and aad must be the contract id; addresses that are not public (loopback, private, link-local...) are refused 400 unless PROBE_ALLOW_PRIVATE_ADDRESSES. 202; 409 noLock or lockHeld without the caller's live lease, notPaid, state unless accepted or provisioning; 404 for another provider's contract.")]
     [JsonBody(typeof(ProvisioningReport))]
     [Function(nameof(ReportProvisioning))]
     [Agent(AgentPermission.Provision)]
@@ -34,7 +35,7 @@ public sealed class ReportProvisioning(ProvisioningStore store, ContractLifecycl
         }
 
         var report = await JsonBodies.ReadAsync<ProvisioningReport>(request, cancellationToken);
-        var errors = Validate(report, id.Trim().ToLowerInvariant());
+        var errors = Validate(report, id.Trim().ToLowerInvariant(), options.Value.AllowPrivateAddresses);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "Provisioning report not valid");
@@ -87,7 +88,7 @@ public sealed class ReportProvisioning(ProvisioningStore store, ContractLifecycl
         return accepted;
     }
 
-    private static Dictionary<string, string[]> Validate(ProvisioningReport? report, string contractId)
+    private static Dictionary<string, string[]> Validate(ProvisioningReport? report, string contractId, bool allowPrivateAddresses)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (report is null)
@@ -116,7 +117,7 @@ public sealed class ReportProvisioning(ProvisioningStore store, ContractLifecycl
         }
         else if (report.Instance is { } instance)
         {
-            InstanceValidation.Check(instance, contractId, errors);
+            InstanceValidation.Check(instance, contractId, allowPrivateAddresses, errors);
         }
 
         return errors;

@@ -54,7 +54,7 @@ public sealed class HealthReportRow : ITableEntity
 }
 
 /// <summary>
-/// One probe of the platform's own (a TCP connect to the instance's SSH port), in table <c>ContractProbes</c>, keyed as
+/// One probe of the platform's own (a TCP connect to the instance's SSH port, or the refusal to make it), in table <c>ContractProbes</c>, keyed as
 /// <see cref="HealthReportRow"/>: PartitionKey <c>{contractId}:{yyyyMMdd}</c>, RowKey newest first.
 /// </summary>
 public sealed class ProbeRow : ITableEntity
@@ -78,8 +78,14 @@ public sealed class ProbeRow : ITableEntity
 
     public int LatencyMs { get; set; }
 
-    /// <summary>Why it counted as down: <c>timeout</c>, a socket error name, or <c>noAddress</c>.</summary>
+    /// <summary>Why it counted as down: <c>timeout</c>, a socket error name (<c>ConnectionRefused</c>, <c>HostNotFound</c>...), or <c>noAddress</c>.</summary>
     public string? Error { get; set; }
+
+    /// <summary>
+    /// Why the platform did not connect at all: the address, or one the host name resolved to, is not public
+    /// (<see cref="PublicAddresses"/>). A refused probe is neither up nor down: uptime counts it apart.
+    /// </summary>
+    public string? Refused { get; set; }
 
     public DateTimeOffset At { get; set; }
 }

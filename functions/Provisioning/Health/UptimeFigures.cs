@@ -1,7 +1,10 @@
 namespace DecentCloud.Functions.Provisioning.Health;
 
-/// <summary>The platform's probes of a window: how many, how many connected, and the share that did (null without probes).</summary>
-public sealed record ProbeFigures(int Checks, int Up, double? UptimePercent);
+/// <summary>
+/// The platform's probes of a window: how many, how many connected, and the share that did (null without probes); beside
+/// them the probes refused because the instance's address is not public, which are not checks.
+/// </summary>
+public sealed record ProbeFigures(int Checks, int Up, double? UptimePercent, int Refused);
 
 /// <summary>The agents' reports of a window: healthy and unhealthy ones count as checks; <c>unknown</c> ones are counted apart.</summary>
 public sealed record ReportFigures(int Checks, int Healthy, int Unknown, double? UptimePercent);
@@ -16,14 +19,20 @@ public static class UptimeFigures
 {
     public static ProbeFigures Of(IEnumerable<ProbeRow> probes, DateTimeOffset since)
     {
-        var (checks, up) = (0, 0);
+        var (checks, up, refused) = (0, 0, 0);
         foreach (var probe in probes.Where(p => p.At >= since))
         {
+            if (probe.Refused is not null)
+            {
+                refused++;
+                continue;
+            }
+
             checks++;
             up += probe.Up ? 1 : 0;
         }
 
-        return new ProbeFigures(checks, up, Percent(up, checks));
+        return new ProbeFigures(checks, up, Percent(up, checks), refused);
     }
 
     public static ReportFigures Of(IEnumerable<HealthReportRow> reports, DateTimeOffset since)
@@ -51,8 +60,8 @@ public static class UptimeFigures
 
     public static ProbeFigures Sum(IEnumerable<ProbeFigures> figures)
     {
-        var (checks, up) = figures.Aggregate((0, 0), (sum, f) => (sum.Item1 + f.Checks, sum.Item2 + f.Up));
-        return new ProbeFigures(checks, up, Percent(up, checks));
+        var (checks, up, refused) = figures.Aggregate((0, 0, 0), (sum, f) => (sum.Item1 + f.Checks, sum.Item2 + f.Up, sum.Item3 + f.Refused));
+        return new ProbeFigures(checks, up, Percent(up, checks), refused);
     }
 
     public static ReportFigures Sum(IEnumerable<ReportFigures> figures)

@@ -8,7 +8,7 @@ namespace DecentCloud.Functions.Provisioning.Views;
 
 public sealed record HealthCheckView(DateTimeOffset CheckedAt, DateTimeOffset ReceivedAt, string Status, int? LatencyMs, JsonElement? Details, string AgentPubkey);
 
-public sealed record ProbeView(DateTimeOffset At, bool Up, int LatencyMs, string? Error);
+public sealed record ProbeView(DateTimeOffset At, bool Up, int LatencyMs, string? Error, string? Refused);
 
 public sealed record UptimeView(int Days, ProbeFigures Probes, ReportFigures AgentReports);
 
@@ -46,7 +46,7 @@ public sealed class GetContractHealth(ProvisioningStore store, HealthStore healt
             contract.PartitionKey,
             reports.OrderByDescending(r => r.ReceivedAt).Take(Recent)
                 .Select(r => new HealthCheckView(r.CheckedAt, r.ReceivedAt, r.Status, r.LatencyMs, r.Details is null ? null : JsonDocument.Parse(r.Details).RootElement.Clone(), r.AgentKey)).ToList(),
-            probes.OrderByDescending(p => p.At).Take(Recent).Select(p => new ProbeView(p.At, p.Up, p.LatencyMs, p.Error)).ToList(),
+            probes.OrderByDescending(p => p.At).Take(Recent).Select(p => new ProbeView(p.At, p.Up, p.LatencyMs, p.Error, p.Refused)).ToList(),
             new UptimeView(Days, UptimeFigures.Of(probes, since), UptimeFigures.Of(reports, since))));
     }
 }

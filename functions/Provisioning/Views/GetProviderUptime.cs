@@ -18,8 +18,8 @@ public sealed class GetProviderUptime(ProvisioningStore store, HealthStore healt
     public const int MaxDays = 90;
 
     [EndpointSummary("A provider's uptime")]
-    [EndpointDescription("Anonymous. ?days=1..90 (default 30). { days, probes: { checks, up, uptimePercent }, agentReports: { checks, healthy, unknown, uptimePercent }, contracts: [{ contractId, probes, agentReports }] } "
-        + "over the provider's instances that ran in the window; uptimePercent is null without checks.")]
+    [EndpointDescription("Anonymous. ?days=1..90 (default 30). { days, probes: { checks, up, uptimePercent, refused }, agentReports: { checks, healthy, unknown, uptimePercent }, contracts: [{ contractId, probes, agentReports }] } "
+        + "over the provider's instances that ran in the window; uptimePercent is null without checks; refused counts probes not made because the address is not public.")]
     [Function(nameof(GetProviderUptime))]
     public async Task<Results<Ok<ProviderUptimeView>, ValidationProblem>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/providers/{pubkey}/uptime")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {

@@ -7,8 +7,8 @@ using DecentCloud.Functions.Billing.Invoices;
 using DecentCloud.Functions.Billing.Refunding;
 using Microsoft.Azure.Functions.Worker;
 using DecentCloud.Functions.Marketplace.Contracts;
+using DecentCloud.Functions.Provisioning.Lifecycle;
 using DecentCloud.Tests.Support;
-using Microsoft.Extensions.Time.Testing;
 using UglyToad.PdfPig;
 
 namespace DecentCloud.Tests.Billing;
@@ -134,8 +134,11 @@ public sealed partial class RefundsOwedTests(RefundsOwedTests.Fixture billing) :
         };
         if (ending == "timed out")
         {
-            var later = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(2));
-            await ActivatorUtilities.CreateInstance<ExpireContracts>(app.Services, later).Run(new TimerInfo(), CancellationToken.None);
+            // A paid accepted contract's provisioning times out in its orchestration, whose move is this (the
+            // orchestration itself is shown in tests/DecentCloud.Tests/Provisioning/Lifecycle/ContractLifecycleTests).
+            var moved = await app.Services.GetRequiredService<ContractLifecycleWork>().MoveAsync(
+                new LifecycleMove(paid.ContractId, ContractState.Accepted, ContractState.ProvisioningFailed), CancellationToken.None);
+            Assert.True(moved.Moved, moved.Detail);
         }
         else
         {
@@ -238,18 +241,19 @@ public sealed partial class RefundsOwedTests(RefundsOwedTests.Fixture billing) :
     }
 
     [Fact]
-    public async Task Two_concurrent_moves_and_a_timeout_sweep_write_one_refund_and_Stripe_is_asked_once()
+    public async Task Two_concurrent_moves_and_a_provisioning_timeout_write_one_refund_and_Stripe_is_asked_once()
     {
         var paid = await RentAndPayAsync(accept: true);
-        var later = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(2));
-        var sweep = ActivatorUtilities.CreateInstance<ExpireContracts>(app.Services, later);
+        // The paid accepted contract's provisioning timeout, as its orchestration moves it.
+        var timeout = app.Services.GetRequiredService<ContractLifecycleWork>();
 
         var moves = await Task.WhenAll(
             MoveAsync(paid.ContractId, "reject", market.Provider),
             MoveAsync(paid.ContractId, "cancel", market.Renter),
             MoveAsync(paid.ContractId, "reject", market.Provider),
             MoveAsync(paid.ContractId, "cancel", market.Renter),
-            sweep.Run(new TimerInfo(), CancellationToken.None).ContinueWith(_ => new HttpResponseMessage(HttpStatusCode.NoContent), TaskScheduler.Default));
+            timeout.MoveAsync(new LifecycleMove(paid.ContractId, ContractState.Accepted, ContractState.ProvisioningFailed), CancellationToken.None)
+                .ContinueWith(_ => new HttpResponseMessage(HttpStatusCode.NoContent), TaskScheduler.Default));
 
         Assert.True(moves.Count(m => m.StatusCode == HttpStatusCode.OK) <= 1);
         Assert.All(moves, m => Assert.Contains(m.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Conflict, HttpStatusCode.NoContent }));

@@ -96,7 +96,7 @@ public sealed class AgentApiTests(AppFixture fixture) : IClassFixture<AppFixture
         var check = Assert.Single(view!.Checks);
         Assert.Equal(("healthy", 12, "ok"), (check.Status, check.LatencyMs, check.Details!.Value.GetProperty("ssh").GetString()));
         Assert.Equal(new ReportFigures(1, 1, 0, 100), view.Uptime.AgentReports);
-        Assert.Equal(new ProbeFigures(0, 0, null), view.Uptime.Probes);
+        Assert.Equal(new ProbeFigures(0, 0, null, 0), view.Uptime.Probes);
         await ApiAssert.ProblemAsync(refused, HttpStatusCode.Forbidden);
         Assert.Contains(App.Logs.Entries, e => e.Message.Contains("HealthReported", StringComparison.Ordinal) && e.Message.Contains($"contract-{id}", StringComparison.Ordinal));
     }

@@ -65,12 +65,12 @@ public sealed class UptimeTests(AppFixture fixture) : IClassFixture<AppFixture>
         var notANumber = await world.App.Client.GetAsync(world.Path("uptime?days=a"));
 
         Assert.Equal(30, month!.Days);
-        Assert.Equal(new ProbeFigures(5, 3, 60), month.Probes);
+        Assert.Equal(new ProbeFigures(5, 3, 60, 0), month.Probes);
         Assert.Equal(new ReportFigures(3, 2, 1, 66.67), month.AgentReports);
-        Assert.Equal(new ProbeFigures(4, 3, 75), month.Contracts.Single(c => c.ContractId == first.PartitionKey).Probes);
-        Assert.Equal(new ProbeFigures(1, 0, 0), month.Contracts.Single(c => c.ContractId == second.PartitionKey).Probes);
+        Assert.Equal(new ProbeFigures(4, 3, 75, 0), month.Contracts.Single(c => c.ContractId == first.PartitionKey).Probes);
+        Assert.Equal(new ProbeFigures(1, 0, 0, 0), month.Contracts.Single(c => c.ContractId == second.PartitionKey).Probes);
         Assert.Equal(new ReportFigures(0, 0, 0, null), month.Contracts.Single(c => c.ContractId == second.PartitionKey).AgentReports);
-        Assert.Equal(new ProbeFigures(3, 2, 66.67), day!.Probes);
+        Assert.Equal(new ProbeFigures(3, 2, 66.67, 0), day!.Probes);
         Assert.Equal(new ReportFigures(2, 2, 0, 100), day.AgentReports);
         await ApiAssert.ProblemAsync(tooMany, HttpStatusCode.BadRequest);
         await ApiAssert.ProblemAsync(none, HttpStatusCode.BadRequest);

@@ -97,6 +97,9 @@ public sealed class TestFunctionApp : IAsyncDisposable
         ["EMAIL_FROM"] = "billing@decentcloud.example",
         ["VIES_BASE_URL"] = "http://127.0.0.1:9/",
 
+        // Test agents report instances on 127.0.0.1; the tests of the refusal turn this off.
+        ["PROBE_ALLOW_PRIVATE_ADDRESSES"] = "true",
+
         // Would ask the unreachable default Stripe address for its events every five minutes; the tests about it run it by hand.
         ["AzureWebJobs.PollStripeEvents.Disabled"] = "true",
     };

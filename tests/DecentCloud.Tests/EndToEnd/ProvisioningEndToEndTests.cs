@@ -7,10 +7,12 @@ using DecentCloud.Agent.State;
 using DecentCloud.Functions.Billing;
 using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Marketplace.Contracts;
+using DecentCloud.Functions.Provisioning;
 using DecentCloud.Functions.Provisioning.Health;
 using DecentCloud.Functions.Provisioning.Views;
 using DecentCloud.Shared.Sealing;
 using DecentCloud.Tests.Support;
+using Microsoft.DurableTask.Client;
 using Xunit.Abstractions;
 
 namespace DecentCloud.Tests.EndToEnd;
@@ -93,6 +95,8 @@ public sealed class ProvisioningEndToEndTests(EndToEndFixture fixture, ITestOutp
         await AgentProcess.SucceedAsync(home, "manual", "terminated", id, "--message", "server deleted");
         await Eventually.HoldsAsync(async () => await world.Provisioning.TerminatedAsync(id, CancellationToken.None) is not null, "the termination is recorded");
         await Eventually.HoldsAsync(() => home.PhaseOf(id) is null, "the agent forgot the contract");
+        await Eventually.HoldsAsync(async () => await world.App.Orchestrations.GetInstanceAsync(ContractLifecycleEvents.InstanceId(id)) is { RuntimeStatus: OrchestrationRuntimeStatus.Completed },
+            "the contract's orchestration ended with the termination");
 
         // One lock holder, one server, one notification of each kind; a term served in full owes nothing back.
         Assert.Equal([$"provision {id}", $"terminate {id}"], home.Notified());

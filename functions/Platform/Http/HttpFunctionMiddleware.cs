@@ -73,6 +73,12 @@ internal sealed partial class HttpFunctionMiddleware(
             http.Response.Clear();
             await WriteProblemAsync(http, ex.StatusCode, "Request not readable", ex.Message);
         }
+        catch (OperationCanceledException ex) when (http.RequestAborted.IsCancellationRequested || context.CancellationToken.IsCancellationRequested)
+        {
+            // The caller went away, or the host cancelled the invocation (it has answered already, e.g. a body it could not
+            // read): nobody waits for an answer, and nothing failed on this side.
+            LogCancelled(logger, ex, function.Name);
+        }
     }
 
     private async Task WriteProblemAsync(HttpContext http, int status, string title, string detail, (string Name, string Value)? extension = null)
@@ -89,6 +95,9 @@ internal sealed partial class HttpFunctionMiddleware(
 
     [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Refused a call to {Function}: route value {Parameter} ({Length} characters) {Problem}")]
     private static partial void LogRouteValueRefused(ILogger logger, string function, string parameter, int length, string problem);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "A call to {Function} was cancelled before it was answered (the caller went away or the host cancelled it)")]
+    private static partial void LogCancelled(ILogger logger, Exception exception, string function);
 
     [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Refused a call to {Function} with {Status}: the request could not be read")]
     private static partial void LogUnreadable(ILogger logger, Exception exception, string function, int status);

@@ -115,7 +115,9 @@ public sealed partial class RefundsOwed(ContractRows rows, IOptionsMonitor<Refun
             return null;
         }
 
-        var awaits = options.CurrentValue.AwaitsApproval(refund, payment.Currency);
+        // A lost dispute's money already went back to the cardholder through the chargeback: paying this row through
+        // Stripe as well would be refused or pay twice, so an admin decides (until the escrow ledger settles it).
+        var awaits = reason == RefundReason.DisputeLost || options.CurrentValue.AwaitsApproval(refund, payment.Currency);
         LogOwed(logger, contract.PartitionKey, payment.SessionId, refund, payment.Currency, reason, awaits);
         return new RefundOwedEntity
         {

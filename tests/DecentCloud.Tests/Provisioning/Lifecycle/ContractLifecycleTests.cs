@@ -237,6 +237,7 @@ public sealed class ContractLifecycleTests(ContractLifecycleFixture fixture) : I
 
         var refund = Assert.Single(await RefundsAsync(id));
         Assert.Equal(nameof(RefundReason.DisputeLost), refund.Reason);
+        Assert.True(refund.AwaitsAdminApproval, "a lost dispute's refund is never paid without an admin: the chargeback returned the money already");
         Assert.InRange(refund.RefundMinor, Gross * 9 / 10, Gross - 1);
         Assert.Equal("cancelled", (await TerminationMarkAsync(id)).Reason);
     }

@@ -2,12 +2,13 @@ namespace DecentCloud.Functions.Identity.Delegations;
 
 /// <summary>
 /// Runs an agent function only when the (already verified) signer is an agent with a live delegation that
-/// grants this endpoint's permission (docs/agent.md, "Delegations": permissions are enforced on every agent endpoint).
-/// Refusals are 403 problems with a <c>check</c> field.
+/// grants this endpoint's permission (docs/agent.md, "Delegations": permissions are enforced on every agent endpoint),
+/// and, on a route that names a provider, only for an agent of that provider. Refusals are 403 problems with a
+/// <c>check</c> field.
 /// </summary>
 internal sealed partial class AgentGate(DelegationStore store, TimeProvider time, IProblemDetailsService problems, ILogger<AgentGate> logger)
 {
-    public async Task InvokeAsync(HttpContext context, AgentPermission permission, RequestDelegate run)
+    public async Task InvokeAsync(HttpContext context, AgentPermission permission, string? providerInPath, RequestDelegate run)
     {
         var signer = SignedCaller.Of(context);
         string? claimed = context.Request.Headers[AgentCaller.AgentHeader];
@@ -25,6 +26,8 @@ internal sealed partial class AgentGate(DelegationStore store, TimeProvider time
             { RevokedAt: not null } => ("revoked", "The provider revoked this agent's delegation."),
             _ when now >= delegation.ExpiresAt => ("expired", "This agent's delegation has expired; the provider must renew it."),
             _ when !delegation.Allows(permission, now) => ("permission", $"This agent's delegation does not grant {permission.Name()}."),
+            _ when providerInPath is not null && !string.Equals(providerInPath, delegation.ProviderKey, StringComparison.OrdinalIgnoreCase)
+                => ("provider", "The path names another provider than the one that delegated to this agent."),
             _ => ((string?)null, (string?)null),
         };
         if (check is not null)

@@ -56,7 +56,9 @@ internal sealed partial class HttpFunctionMiddleware(
             if (function.Attribute<AgentAttribute>() is { } agent)
             {
                 var afterSignature = run;
-                run = request => agents.InvokeAsync(request, agent.Permission, afterSignature);
+                // A route that names a provider ({pubkey}) is only for that provider's agents.
+                var providerInPath = context.BindingContext.BindingData.TryGetValue("pubkey", out var named) ? named as string : null;
+                run = request => agents.InvokeAsync(request, agent.Permission, providerInPath, afterSignature);
             }
 
             if (function.Attribute<SignedAttribute>() is not null || function.Attribute<AgentAttribute>() is not null)

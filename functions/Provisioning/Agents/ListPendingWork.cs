@@ -21,10 +21,6 @@ public sealed class ListPendingWork(ProvisioningStore store, IOptions<Provisioni
     public async Task<Results<Ok<PendingWork>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/providers/{pubkey}/provisioning/pending")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
         var caller = AgentCaller.Of(request.HttpContext);
-        if (AgentScope.Refusal(caller, pubkey) is { } refused)
-        {
-            return refused;
-        }
 
         var now = time.GetUtcNow();
         var waiting = (await store.ContractsOfProviderAsync(caller.ProviderKeyHex, Waiting, cancellationToken)).Where(AgentScope.IsPaid);

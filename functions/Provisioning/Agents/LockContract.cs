@@ -26,10 +26,6 @@ public sealed class LockContract(ProvisioningStore store, ContractLifecycleSigna
         CancellationToken cancellationToken)
     {
         var caller = AgentCaller.Of(request.HttpContext);
-        if (AgentScope.Refusal(caller, pubkey) is { } refused)
-        {
-            return refused;
-        }
 
         var leaseSeconds = (await JsonBodies.ReadAsync<LockRequest>(request, cancellationToken))?.LeaseSeconds ?? LockRequest.DefaultLeaseSeconds;
         if (leaseSeconds is < LockRequest.MinLeaseSeconds or > LockRequest.MaxLeaseSeconds)

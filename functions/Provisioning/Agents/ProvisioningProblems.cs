@@ -5,9 +5,6 @@ namespace DecentCloud.Functions.Provisioning.Agents;
 /// <summary>The refusals of the agent API; each names what failed in <c>check</c>.</summary>
 internal static class ProvisioningProblems
 {
-    public static ProblemHttpResult NotYourProvider() =>
-        Problem(StatusCodes.Status403Forbidden, "Not this agent's provider", "The path names another provider than the one that delegated to this agent.", "provider");
-
     public static ProblemHttpResult UnknownContract(string id) =>
         Problem(StatusCodes.Status404NotFound, "Unknown contract", $"This provider has no contract {id}.", "contract");
 

@@ -24,10 +24,6 @@ public sealed class ReconcileInstances(ProvisioningStore store)
     public async Task<Results<Ok<ReconcileAnswer>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers/{pubkey}/reconcile")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
         var caller = AgentCaller.Of(request.HttpContext);
-        if (AgentScope.Refusal(caller, pubkey) is { } refused)
-        {
-            return refused;
-        }
 
         var instances = (await JsonBodies.ReadAsync<ReconcileRequest>(request, cancellationToken))?.Instances;
         if (instances is null || instances.Count > ReconcileRequest.MaxInstances

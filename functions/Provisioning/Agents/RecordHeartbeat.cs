@@ -23,10 +23,6 @@ public sealed class RecordHeartbeat(HealthStore store, IOptions<ProvisioningOpti
     public async Task<Results<Ok<SuggestedIntervals>, ValidationProblem, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/providers/{pubkey}/heartbeat")] HttpRequest request, string pubkey, CancellationToken cancellationToken)
     {
         var caller = AgentCaller.Of(request.HttpContext);
-        if (AgentScope.Refusal(caller, pubkey) is { } refused)
-        {
-            return refused;
-        }
 
         var heartbeat = await JsonBodies.ReadAsync<HeartbeatRequest>(request, cancellationToken);
         var errors = Validate(heartbeat);

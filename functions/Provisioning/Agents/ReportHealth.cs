@@ -34,10 +34,6 @@ public sealed class ReportHealth(ProvisioningStore store, HealthStore health, Co
         CancellationToken cancellationToken)
     {
         var caller = AgentCaller.Of(request.HttpContext);
-        if (AgentScope.Refusal(caller, pubkey) is { } refused)
-        {
-            return refused;
-        }
 
         // The signature check left the verified bytes as a seekable body: read them as the function's body, then again as they were signed.
         request.EnableBuffering();

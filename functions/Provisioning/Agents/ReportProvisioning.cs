@@ -29,10 +29,6 @@ public sealed class ReportProvisioning(ProvisioningStore store, ContractLifecycl
         CancellationToken cancellationToken)
     {
         var caller = AgentCaller.Of(request.HttpContext);
-        if (AgentScope.Refusal(caller, pubkey) is { } refused)
-        {
-            return refused;
-        }
 
         var report = await JsonBodies.ReadAsync<ProvisioningReport>(request, cancellationToken);
         var errors = Validate(report, id.Trim().ToLowerInvariant(), options.Value.AllowPrivateAddresses);

@@ -21,10 +21,6 @@ public sealed class ReportTerminated(ProvisioningStore store, ContractLifecycleS
         CancellationToken cancellationToken)
     {
         var caller = AgentCaller.Of(request.HttpContext);
-        if (AgentScope.Refusal(caller, pubkey) is { } refused)
-        {
-            return refused;
-        }
 
         var message = (await JsonBodies.ReadAsync<TerminatedReport>(request, cancellationToken))?.Message;
         if (message?.Length > ProvisioningReport.MaxMessageLength)

@@ -13,10 +13,6 @@ public sealed class UnlockContract(ProvisioningStore store, TimeProvider time)
     public async Task<Results<NoContent, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "v1/providers/{pubkey}/contracts/{id}/lock")] HttpRequest request, string pubkey, string id, CancellationToken cancellationToken)
     {
         var caller = AgentCaller.Of(request.HttpContext);
-        if (AgentScope.Refusal(caller, pubkey) is { } refused)
-        {
-            return refused;
-        }
 
         if (await AgentScope.ContractAsync(store, caller, id, cancellationToken) is not { } contract)
         {

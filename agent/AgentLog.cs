@@ -69,4 +69,7 @@ internal static partial class AgentLog
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "{Task} works again after {Failures} failure(s)")]
     public static partial void TaskRecovered(ILogger logger, string task, int failures);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Warning, Message = "The {Provisioner} provisioner could not tell its free resources; the heartbeat goes without them")]
+    public static partial void ResourcesFailed(ILogger logger, string provisioner, Exception exception);
 }

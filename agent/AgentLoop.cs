@@ -18,7 +18,7 @@ internal sealed class AgentLoop(AgentWorker worker, AgentIdentity identity, IOpt
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        AgentLog.Started(logger, BuildInfo.Version, identity.AgentPubkey, settings.ProviderPubkey, settings.ApiBaseUrl, worker.Provisioner.Name,
+        AgentLog.Started(logger, BuildInfo.Version, identity.AgentPubkey, settings.ProviderPubkey, settings.ApiBaseUrl, worker.Provisioners.Names,
             settings.PollIntervalSeconds, settings.HeartbeatIntervalSeconds, settings.HealthCheckIntervalSeconds);
 
         var now = time.GetUtcNow();

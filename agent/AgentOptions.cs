@@ -22,11 +22,12 @@ internal sealed class AgentOptions
     public const string ManualSection = "manual";
     public const string LoggingSection = "Logging";
 
-    /// <summary>Every key dc-agent reads at the top level of its configuration; anything else is a typo.</summary>
+    /// <summary>Every key dc-agent reads at the top level of its configuration (each provisioner's section too); anything else is a typo.</summary>
     public static IReadOnlyList<string> Keys { get; } =
     [
         ApiBaseUrlKey, ProviderPubkeyKey, AgentKeyFileKey, StateFileKey, ProvisionerKey,
-        PollIntervalKey, HeartbeatIntervalKey, HealthCheckIntervalKey, ManualSection, LoggingSection,
+        PollIntervalKey, HeartbeatIntervalKey, HealthCheckIntervalKey, LoggingSection,
+        .. Provisioners.ProvisionerKinds.All.Select(kind => kind.Name),
     ];
 
     [ConfigurationKeyName(ApiBaseUrlKey)]
@@ -109,14 +110,6 @@ internal sealed class AgentOptionsValidator(IConfiguration configuration) : IVal
                     + $"known settings: {string.Join(", ", AgentOptions.Keys)}");
             }
         }
-        foreach (var key in configuration.GetSection(AgentOptions.ManualSection).GetChildren().Select(section => section.Key))
-        {
-            if (!ManualOptions.Keys.Contains(key, StringComparer.OrdinalIgnoreCase))
-            {
-                failures.Add($"'{AgentOptions.ManualSection}.{key}' is not a setting of the manual provisioner; known: {string.Join(", ", ManualOptions.Keys)}");
-            }
-        }
-
         // The binder turns an empty value into null, whatever the property's annotation says.
         if (options.ApiBaseUrl is not { IsAbsoluteUri: true } url || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
         {
@@ -140,26 +133,41 @@ internal sealed class AgentOptionsValidator(IConfiguration configuration) : IVal
         {
             failures.Add($"{AgentOptions.StateFileKey} must name a file the agent may write its state to");
         }
-        if (!string.Equals(options.Provisioner, Provisioners.ManualProvisioner.Name, StringComparison.Ordinal))
+        if (Provisioners.ProvisionerKinds.Find(options.Provisioner) is null)
         {
-            failures.Add($"{AgentOptions.ProvisionerKey} must be one of: {Provisioners.ManualProvisioner.Name}; got '{options.Provisioner}'");
+            failures.Add($"{AgentOptions.ProvisionerKey} must be one of: {string.Join(", ", Provisioners.ProvisionerKinds.All.Select(kind => kind.Name))}; got '{options.Provisioner}'");
+        }
+        else
+        {
+            ValidateProvisioners(failures, options.Provisioner);
         }
 
         CheckRange(failures, AgentOptions.PollIntervalKey, options.PollIntervalSeconds, 1, 3600);
         CheckRange(failures, AgentOptions.HeartbeatIntervalKey, options.HeartbeatIntervalSeconds, 1, OnlineWindowSeconds - 1);
         CheckRange(failures, AgentOptions.HealthCheckIntervalKey, options.HealthCheckIntervalSeconds, 1, OneDaySeconds);
-        CheckRange(failures, $"{AgentOptions.ManualSection}.{ManualOptions.HealthCheckTimeoutKey}", options.Manual.HealthCheckTimeoutSeconds, 1, 60);
-
-        if (options.Manual.NotifyWebhook is { } hook && (!hook.IsAbsoluteUri || (hook.Scheme != Uri.UriSchemeHttp && hook.Scheme != Uri.UriSchemeHttps)))
-        {
-            failures.Add($"{AgentOptions.ManualSection}.{ManualOptions.NotifyWebhookKey} must be an absolute http:// or https:// URL");
-        }
-        if (options.Manual.NotifyCommand.Length > 0 && string.IsNullOrWhiteSpace(options.Manual.NotifyCommand[0]))
-        {
-            failures.Add($"{AgentOptions.ManualSection}.{ManualOptions.NotifyCommandKey} must start with the program to run");
-        }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Each provisioner in use checks its own section; an offering may be named by one provisioner only.</summary>
+    private void ValidateProvisioners(List<string> failures, string defaultName)
+    {
+        var claimedBy = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var kind in Provisioners.ProvisionerKinds.InUse(configuration, defaultName))
+        {
+            failures.AddRange(kind.Validate(configuration.GetSection(kind.Name)));
+            foreach (var offering in Provisioners.ProvisionerKinds.OfferingIds(configuration, kind))
+            {
+                if (claimedBy.TryGetValue(offering, out var other))
+                {
+                    failures.Add($"offering '{offering}' is named by both [{other}.{Provisioners.ProvisionerKinds.OfferingsKey}] and [{kind.Name}.{Provisioners.ProvisionerKinds.OfferingsKey}]; one provisioner must own it");
+                }
+                else
+                {
+                    claimedBy[offering] = kind.Name;
+                }
+            }
+        }
     }
 
     private static void CheckRange(List<string> failures, string key, int seconds, int min, int max)

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using DecentCloud.Agent.Api;
 using DecentCloud.Agent.Provisioners;
 using DecentCloud.Agent.State;
@@ -13,9 +15,9 @@ namespace DecentCloud.Agent;
 /// restart safe is always lock → record in the state file → provision → record the result → report → record the
 /// acknowledgement; a contract found in the state file with its report pending is reported, never provisioned again.
 /// </summary>
-internal sealed class AgentWorker(AgentApiClient api, AgentStateStore store, IProvisioner provisioner, TimeProvider time, ILogger logger)
+internal sealed class AgentWorker(AgentApiClient api, AgentStateStore store, ProvisionerSet provisioners, TimeProvider time, ILogger logger)
 {
-    public IProvisioner Provisioner => provisioner;
+    public ProvisionerSet Provisioners => provisioners;
 
     /// <summary>Polls for work and handles it; returns the platform's suggested seconds to the next poll, if it gave one.</summary>
     public async Task<int?> PollAsync(CancellationToken cancellationToken)
@@ -51,7 +53,8 @@ internal sealed class AgentWorker(AgentApiClient api, AgentStateStore store, IPr
     {
         var state = await store.ReadAsync(cancellationToken);
         var active = state.Contracts.Values.Count(record => record.Phase is ContractPhase.Provisioned or ContractPhase.ReportPending);
-        var answer = await api.HeartbeatAsync(new Heartbeat(BuildInfo.Version, provisioner.Name, provisioner.Capabilities, active), cancellationToken);
+        var resources = await CollectResourcesAsync(cancellationToken);
+        var answer = await api.HeartbeatAsync(new Heartbeat(BuildInfo.Version, provisioners.Names, provisioners.Capabilities, active, resources), cancellationToken);
         var now = time.GetUtcNow();
         await store.UpdateAsync(s => s with { LastHeartbeatAt = now, LastHeartbeatAnswer = answer }, cancellationToken);
         AgentLog.HeartbeatSent(logger, active, answer.PollSeconds, answer.HeartbeatSeconds, answer.HealthCheckSeconds);
@@ -68,7 +71,7 @@ internal sealed class AgentWorker(AgentApiClient api, AgentStateStore store, IPr
             await Guard(record.ContractId, "health check", async () =>
             {
                 var checkedAt = time.GetUtcNow();
-                var result = await provisioner.CheckHealthAsync(record.Instance!, cancellationToken);
+                var result = await provisioners.ForRecord(record).CheckHealthAsync(record.Instance!, cancellationToken);
                 await api.ReportHealthAsync(record.ContractId, new HealthReport(checkedAt, result.Status, result.LatencyMs, result.Details), cancellationToken);
                 AgentLog.HealthChecked(logger, record.ContractId, result.Status, result.Details);
             });
@@ -77,7 +80,11 @@ internal sealed class AgentWorker(AgentApiClient api, AgentStateStore store, IPr
 
     public async Task ReconcileAsync(CancellationToken cancellationToken)
     {
-        var running = await provisioner.ListRunningAsync(cancellationToken);
+        var running = new List<RunningInstance>();
+        foreach (var provisioner in provisioners.All)
+        {
+            running.AddRange(await provisioner.ListRunningAsync(cancellationToken));
+        }
         var answer = await api.ReconcileAsync(new ReconcileRequest([.. running.Select(i => new ReconcileInstance(i.ExternalId, i.ContractId))]), cancellationToken);
         AgentLog.Reconciled(logger, running.Count, answer.Keep.Count, answer.Terminate.Count);
         foreach (var item in answer.Terminate)
@@ -100,10 +107,12 @@ internal sealed class AgentWorker(AgentApiClient api, AgentStateStore store, IPr
         var renterKey = Convert.FromHexString(renterPubkey);
         var sealedCredentials = CredentialSealer.Seal(renterKey, server.Password, contractId);
         var instance = new InstanceReport(server.ExternalId, server.Ipv4, server.Ipv6, server.Hostname, server.SshPort, server.SshUser, sealedCredentials);
+        var known = (await store.ReadAsync(cancellationToken)).Contracts.GetValueOrDefault(contractId);
         var record = new ContractRecord
         {
             ContractId = contractId,
             RenterPubkey = renterPubkey,
+            Provisioner = known?.Provisioner,
             Phase = ContractPhase.ReportPending,
             Instance = instance,
             UpdatedAt = time.GetUtcNow(),
@@ -164,11 +173,12 @@ internal sealed class AgentWorker(AgentApiClient api, AgentStateStore store, IPr
                 {
                     ContractId = work.ContractId,
                     RenterPubkey = work.RenterPubkey,
+                    Provisioner = provisioners.ForWork(work).Name,
                     Phase = ContractPhase.Provisioning,
                     UpdatedAt = time.GetUtcNow(),
                 };
                 await store.PutAsync(record, cancellationToken);
-                AgentLog.Locked(logger, work.ContractId, held.ExpiresAt, provisioner.Name);
+                AgentLog.Locked(logger, work.ContractId, held.ExpiresAt, record.Provisioner);
                 await api.ReportProvisioningAsync(work.ContractId, new ProvisioningReport(ProvisioningStatus.Provisioning), cancellationToken);
                 await ProvisionAsync(work, record, cancellationToken);
                 break;
@@ -192,7 +202,7 @@ internal sealed class AgentWorker(AgentApiClient api, AgentStateStore store, IPr
 
     private async Task ProvisionAsync(Work work, ContractRecord record, CancellationToken cancellationToken)
     {
-        var outcome = await provisioner.ProvisionAsync(work, cancellationToken);
+        var outcome = await provisioners.ForRecord(record).ProvisionAsync(work, cancellationToken);
         switch (outcome)
         {
             case ProvisionOutcome.Provisioned provisioned:
@@ -218,10 +228,11 @@ internal sealed class AgentWorker(AgentApiClient api, AgentStateStore store, IPr
         }
 
         externalId ??= record?.Instance?.ExternalId;
+        var provisioner = await provisioners.ForContractAsync(contractId, record, cancellationToken);
         var outcome = await provisioner.TerminateAsync(contractId, externalId, cancellationToken);
         if (outcome == TerminateOutcome.Waiting)
         {
-            var waiting = (record ?? new ContractRecord { ContractId = contractId, RenterPubkey = "", Phase = ContractPhase.TerminationWaiting, UpdatedAt = time.GetUtcNow() })
+            var waiting = (record ?? new ContractRecord { ContractId = contractId, RenterPubkey = "", Provisioner = provisioner.Name, Phase = ContractPhase.TerminationWaiting, UpdatedAt = time.GetUtcNow() })
                 with { Phase = ContractPhase.TerminationWaiting, Message = why, NotifiedAt = time.GetUtcNow(), UpdatedAt = time.GetUtcNow() };
             await store.PutAsync(waiting, cancellationToken);
             AgentLog.TerminationWaiting(logger, contractId, why);
@@ -229,6 +240,28 @@ internal sealed class AgentWorker(AgentApiClient api, AgentStateStore store, IPr
         }
 
         await ConfirmTerminatedAsync(contractId, why, cancellationToken);
+    }
+
+    /// <summary>Each provisioner's free room under its name; a provisioner that cannot tell is left out, one that fails is logged.</summary>
+    private async Task<JsonElement?> CollectResourcesAsync(CancellationToken cancellationToken)
+    {
+        var resources = new JsonObject();
+        foreach (var provisioner in provisioners.All)
+        {
+            try
+            {
+                if (await provisioner.CollectResourcesAsync(cancellationToken) is { } found)
+                {
+                    resources[provisioner.Name] = JsonNode.Parse(found.GetRawText());
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or TimeoutException or IOException)
+            {
+                // The heartbeat says the agent is alive; a provisioner's API being down must not stop it.
+                AgentLog.ResourcesFailed(logger, provisioner.Name, ex);
+            }
+        }
+        return resources.Count == 0 ? null : JsonSerializer.SerializeToElement(resources);
     }
 
     private async Task SendPendingReportsAsync(CancellationToken cancellationToken)

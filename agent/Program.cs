@@ -195,17 +195,25 @@ internal static class Program
                 sp.GetRequiredKeyedService<HttpMessageHandler>(ApiHandlerKey));
             return new AgentApiClient(http, settings.ProviderPubkey, identity.AgentPubkey);
         });
-        services.AddSingleton<IProvisioner>(sp => new ManualProvisioner(
-            sp.GetRequiredService<IOptions<AgentOptions>>().Value.Manual,
-            sp.GetRequiredService<AgentStateStore>(),
-            new HttpClient { Timeout = TimeSpan.FromSeconds(30) },
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<ManualProvisioner>()));
+        services.AddSingleton(sp => CreateProvisioners(sp, configuration));
         services.AddSingleton(sp => new AgentWorker(
             sp.GetRequiredService<AgentApiClient>(),
             sp.GetRequiredService<AgentStateStore>(),
-            sp.GetRequiredService<IProvisioner>(),
+            sp.GetRequiredService<ProvisionerSet>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<AgentWorker>()));
+    }
+
+    /// <summary>Makes each provisioner in use (the default and every one with a section) and maps the offerings they name.</summary>
+    private static ProvisionerSet CreateProvisioners(IServiceProvider services, IConfiguration configuration)
+    {
+        var defaultName = services.GetRequiredService<IOptions<AgentOptions>>().Value.Provisioner;
+        var kinds = ProvisionerKinds.InUse(configuration, defaultName);
+        var made = kinds.ToDictionary(kind => kind.Name, kind => kind.Create(services, configuration.GetSection(kind.Name)), StringComparer.Ordinal);
+        var kindByOffering = kinds
+            .SelectMany(kind => ProvisionerKinds.OfferingIds(configuration, kind).Select(offering => (offering, kind.Name)))
+            .ToDictionary(pair => pair.offering, pair => pair.Name, StringComparer.Ordinal);
+        return new ProvisionerSet(made[defaultName], [.. made.Values], kindByOffering);
     }
 
     /// <summary>The handler under the signing handler; tests put an in-memory one here.</summary>

@@ -210,7 +210,10 @@ internal static class AgentCommands
             checks.Add(new(delegation.Ok ? SetupCheckLevel.Ok : SetupCheckLevel.Error, $"delegation: {delegation.Message}"));
         }
 
-        checks.AddRange(await host.Services.GetRequiredService<IProvisioner>().VerifySetupAsync(cancellationToken));
+        foreach (var provisioner in host.Services.GetRequiredService<ProvisionerSet>().All)
+        {
+            checks.AddRange(await provisioner.VerifySetupAsync(cancellationToken));
+        }
 
         foreach (var check in checks)
         {

@@ -1,11 +1,13 @@
+using System.Text.Json;
 using DecentCloud.Agent.Api;
 
 namespace DecentCloud.Agent.Provisioners;
 
 /// <summary>
-/// Where servers come from: one implementation per kind of infrastructure (this version has the Manual one). The agent
-/// core takes the locks, keeps the state file, seals credentials and reports; a provisioner only makes, finds, checks and
-/// removes servers.
+/// Where servers come from: one implementation per kind of infrastructure (<see cref="ProvisionerKinds"/> lists them).
+/// The agent core takes the locks, keeps the state file, seals credentials and reports; a provisioner only makes, finds,
+/// checks, stops and removes servers. Every server it makes carries the contract id (a label, a tag, a name) so that
+/// <see cref="GetAsync"/> finds it after a crash and a second one is never made.
 /// </summary>
 internal interface IProvisioner
 {
@@ -24,6 +26,9 @@ internal interface IProvisioner
     /// <summary>Removes the contract's server (or asks for it to be removed and answers <see cref="TerminateOutcome.Waiting"/>).</summary>
     Task<TerminateOutcome> TerminateAsync(string contractId, string? externalId, CancellationToken cancellationToken);
 
+    /// <summary>Stops the contract's server and keeps its disks (a paused contract), or asks for it and answers <see cref="StopOutcome.Waiting"/>.</summary>
+    Task<StopOutcome> StopAsync(string contractId, string? externalId, CancellationToken cancellationToken);
+
     Task<HealthResult> CheckHealthAsync(InstanceReport instance, CancellationToken cancellationToken);
 
     /// <summary>The contract's server as the infrastructure knows it; null when there is none.</summary>
@@ -34,6 +39,12 @@ internal interface IProvisioner
 
     /// <summary>Checks its own set-up (credentials, commands, reachability) for <c>dc-agent doctor</c>.</summary>
     Task<IReadOnlyList<SetupCheck>> VerifySetupAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What the infrastructure has room for (free CPUs, memory, disk, servers), sent in heartbeats as a JSON object under
+    /// the provisioner's name; null when it cannot tell.
+    /// </summary>
+    Task<JsonElement?> CollectResourcesAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>A server just made, with its password in the clear: the agent seals it at once and never stores it.</summary>
@@ -55,6 +66,12 @@ internal abstract record ProvisionOutcome
 internal enum TerminateOutcome
 {
     Terminated,
+    Waiting,
+}
+
+internal enum StopOutcome
+{
+    Stopped,
     Waiting,
 }
 

@@ -2,9 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json;
 using DecentCloud.Agent.Api;
 using DecentCloud.Agent.State;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace DecentCloud.Agent.Provisioners;
 
@@ -26,6 +30,34 @@ internal sealed class ManualProvisioner(ManualOptions options, AgentStateStore s
 
     public IReadOnlyList<string> Capabilities { get; } = ["manual", "ssh"];
 
+    /// <summary>Its settings are <c>[manual]</c>, bound to <see cref="AgentOptions.Manual"/>.</summary>
+    public static ProvisionerKind Kind { get; } = new(Name, ValidateSection, (services, _) => new ManualProvisioner(
+        services.GetRequiredService<IOptions<AgentOptions>>().Value.Manual,
+        services.GetRequiredService<AgentStateStore>(),
+        new HttpClient { Timeout = TimeSpan.FromSeconds(30) },
+        services.GetRequiredService<ILoggerFactory>().CreateLogger<ManualProvisioner>()));
+
+    private static IEnumerable<string> ValidateSection(IConfigurationSection section)
+    {
+        foreach (var unknown in ProvisionerKinds.UnknownKeys(section, ManualOptions.Keys))
+        {
+            yield return unknown;
+        }
+        var options = section.Get<ManualOptions>() ?? new ManualOptions();
+        if (options.HealthCheckTimeoutSeconds is < 1 or > 60)
+        {
+            yield return $"{Name}.{ManualOptions.HealthCheckTimeoutKey} must be between 1 and 60 seconds; got {options.HealthCheckTimeoutSeconds}";
+        }
+        if (options.NotifyWebhook is { } hook && (!hook.IsAbsoluteUri || (hook.Scheme != Uri.UriSchemeHttp && hook.Scheme != Uri.UriSchemeHttps)))
+        {
+            yield return $"{Name}.{ManualOptions.NotifyWebhookKey} must be an absolute http:// or https:// URL";
+        }
+        if (options.NotifyCommand.Length > 0 && string.IsNullOrWhiteSpace(options.NotifyCommand[0]))
+        {
+            yield return $"{Name}.{ManualOptions.NotifyCommandKey} must start with the program to run";
+        }
+    }
+
     public async Task<ProvisionOutcome> ProvisionAsync(Work work, CancellationToken cancellationToken)
     {
         await NotifyAsync(new Notice("provision", work.ContractId, work.OfferingId, work.RenterPubkey, work.SshKey, work.Hours, ExternalId: null), cancellationToken);
@@ -37,6 +69,15 @@ internal sealed class ManualProvisioner(ManualOptions options, AgentStateStore s
         await NotifyAsync(new Notice("terminate", contractId, OfferingId: null, RenterPubkey: null, SshKey: null, Hours: null, externalId), cancellationToken);
         return TerminateOutcome.Waiting;
     }
+
+    public async Task<StopOutcome> StopAsync(string contractId, string? externalId, CancellationToken cancellationToken)
+    {
+        await NotifyAsync(new Notice("stop", contractId, OfferingId: null, RenterPubkey: null, SshKey: null, Hours: null, externalId), cancellationToken);
+        return StopOutcome.Waiting;
+    }
+
+    /// <summary>A person knows what room is left; the agent cannot tell.</summary>
+    public Task<JsonElement?> CollectResourcesAsync(CancellationToken cancellationToken) => Task.FromResult<JsonElement?>(null);
 
     public async Task<HealthResult> CheckHealthAsync(InstanceReport instance, CancellationToken cancellationToken)
     {
@@ -68,7 +109,7 @@ internal sealed class ManualProvisioner(ManualOptions options, AgentStateStore s
     public async Task<RunningInstance?> GetAsync(string contractId, CancellationToken cancellationToken)
     {
         var state = await store.ReadAsync(cancellationToken);
-        return state.Contracts.TryGetValue(contractId, out var record) && record.Instance is { } instance
+        return state.Contracts.TryGetValue(contractId, out var record) && IsMine(record) && record.Instance is { } instance
             ? new RunningInstance(instance.ExternalId, contractId)
             : null;
     }
@@ -77,7 +118,7 @@ internal sealed class ManualProvisioner(ManualOptions options, AgentStateStore s
     {
         var state = await store.ReadAsync(cancellationToken);
         return [.. state.Contracts.Values
-            .Where(record => record.Instance is not null)
+            .Where(record => IsMine(record) && record.Instance is not null)
             .Select(record => new RunningInstance(record.Instance!.ExternalId, record.ContractId))];
     }
 
@@ -104,6 +145,9 @@ internal sealed class ManualProvisioner(ManualOptions options, AgentStateStore s
 
         return Task.FromResult<IReadOnlyList<SetupCheck>>(checks);
     }
+
+    /// <summary>Its servers are the state file's records it took on (records without a provisioner come from agents that had only this one).</summary>
+    private static bool IsMine(ContractRecord record) => record.Provisioner is null or Name;
 
     private async Task NotifyAsync(Notice notice, CancellationToken cancellationToken)
     {

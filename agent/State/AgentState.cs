@@ -41,6 +41,9 @@ internal sealed record ContractRecord
 
     public required DateTimeOffset UpdatedAt { get; init; }
 
+    /// <summary>The provisioner that took the contract on (<see cref="Provisioners.IProvisioner.Name"/>); null in records of older agents, which had only the Manual one.</summary>
+    public string? Provisioner { get; init; }
+
     public InstanceReport? Instance { get; init; }
 
     public string? Message { get; init; }

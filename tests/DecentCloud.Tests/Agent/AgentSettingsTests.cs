@@ -233,8 +233,11 @@ public sealed class AgentSettingsTests
         var samplePath = Path.Combine(AppContext.BaseDirectory, "dc-agent.sample.toml");
         var sample = new ConfigurationBuilder().Add(new DecentCloud.Agent.Configuration.TomlConfigurationSource(samplePath)).Build();
 
+        // Every setting, and the manual provisioner's section; the other provisioners need real infrastructure, so
+        // each has its own example file under agent/examples/ instead (their tests check those).
+        var expected = AgentOptions.Keys.Where(key => DecentCloud.Agent.Provisioners.ProvisionerKinds.Find(key) is null || key == "manual");
         Assert.Equal(
-            AgentOptions.Keys.Order(StringComparer.OrdinalIgnoreCase),
+            expected.Order(StringComparer.OrdinalIgnoreCase),
             sample.GetChildren().Select(section => section.Key).Order(StringComparer.OrdinalIgnoreCase));
 
         using var host = AgentProgram.Create(samplePath, QuietLogging(new LogCapture()));

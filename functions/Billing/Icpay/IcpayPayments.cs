@@ -73,7 +73,7 @@ public sealed partial class IcpayPayments(
                 writes.Add(owed);
             }
 
-            if (await RecordAsync(writes, new IcpayMovement(IcpayMovementKind.Payment, contract.PartitionKey, paid.Id, row.Currency, row.AmountTotalMinor), cancellationToken))
+            if (await RecordAsync(writes, new IcpayMovement(IcpayMovementKind.Payment, contract.PartitionKey, paid.Id, paid.Id, row.Currency, row.AmountTotalMinor, 0, eventAt), cancellationToken))
             {
                 payment = row;
                 LogPaid(logger, contract.PartitionKey, paid.Id, row.AmountTotalMinor, row.Currency, row.AmountTaxMinor, row.TokenAmount ?? "", row.Token ?? "");
@@ -184,6 +184,11 @@ public sealed partial class IcpayPayments(
             }
 
             var refundedNow = cumulative - payment.RefundedMinor;
+            // A mismatched payment never entered the contract's escrow, so its refund moves nothing on the ledger.
+            var movement = payment.Status == PaymentStatus.Paid
+                ? new IcpayMovement(IcpayMovementKind.Refund, contract.PartitionKey, refunded.Id, $"{refunded.Id}:{cumulative}", payment.Currency, refundedNow,
+                    Math.Max(0, payment.AmountTotalMinor - payment.RefundedMinor - payment.ReleasedMinor), now)
+                : null;
             payment.RefundedMinor = cumulative;
             var owed = await rows.FindAsync<RefundOwedEntity>(contract.PartitionKey, RefundOwedEntity.RowKeyFor(refunded.Id), cancellationToken);
             if (owed is { RefundedAt: null } && owed.DoneAt(cumulative))
@@ -192,7 +197,7 @@ public sealed partial class IcpayPayments(
                 writes.Add(owed);
             }
 
-            if (await RecordAsync(writes, new IcpayMovement(IcpayMovementKind.Refund, contract.PartitionKey, refunded.Id, payment.Currency, refundedNow), cancellationToken))
+            if (await RecordAsync(writes, movement, cancellationToken))
             {
                 LogRefunded(logger, contract.PartitionKey, refunded.Id, refundedNow, payment.Currency);
                 if (note is not null)
@@ -210,13 +215,14 @@ public sealed partial class IcpayPayments(
     /// <summary>
     /// The one place an ICPay payment or refund is written: every row of it in one table transaction of the contract's
     /// partition (the payment, the contract's paid flag, a refund owed, a credit note). False when a row changed meanwhile;
-    /// then nothing was written. The escrow ledger's postings for <paramref name="movement"/> join <paramref name="writes"/>
-    /// here, so that money is on the ledger exactly when its payment or refund is recorded (docs/icpay.md, "Ledger").
+    /// then nothing was written. The escrow ledger's postings for <paramref name="movement"/> (null when no money moves on
+    /// the ledger) join <paramref name="writes"/> here, so that money is on the ledger exactly when its payment or refund is
+    /// recorded (docs/icpay.md, "Ledger").
     /// </summary>
-    private async Task<bool> RecordAsync(List<ITableEntity> writes, IcpayMovement movement, CancellationToken cancellationToken)
+    private async Task<bool> RecordAsync(List<ITableEntity> writes, IcpayMovement? movement, CancellationToken cancellationToken)
     {
         var written = await rows.TryWriteAllAsync(writes, cancellationToken);
-        if (written)
+        if (written && movement is not null)
         {
             LogRecorded(logger, movement.Kind, movement.ContractId, movement.PaymentId, movement.AmountMinor, movement.Currency);
         }
@@ -380,4 +386,6 @@ public enum IcpayMovementKind
 }
 
 /// <summary>What an ICPay write moves, for the ledger's postings in the same transaction (<c>IcpayPayments.RecordAsync</c>).</summary>
-public sealed record IcpayMovement(IcpayMovementKind Kind, string ContractId, string PaymentId, string Currency, long AmountMinor);
+/// <param name="BusinessKey">The event's idempotency key for the ledger: the payment id, or <c>{payment id}:{refunded total}</c> for a refund.</param>
+/// <param name="EscrowHeldBeforeMinor">For a refund, what the payment held in escrow before it (charged, less refunded and released).</param>
+public sealed record IcpayMovement(IcpayMovementKind Kind, string ContractId, string PaymentId, string BusinessKey, string Currency, long AmountMinor, long EscrowHeldBeforeMinor, DateTimeOffset At);

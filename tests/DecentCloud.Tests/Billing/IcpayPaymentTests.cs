@@ -206,6 +206,28 @@ public sealed partial class IcpayPaymentTests(IcpayAppFixture billing) : IClassF
     }
 
     [Fact]
+    public async Task A_rejected_icpay_paid_contract_owes_its_payment_back_for_an_admin_and_the_refund_timer_never_asks_stripe()
+    {
+        var (contract, checkout) = await CheckedOutAsync();
+        var paymentId = IcpayEvents.NewPaymentId();
+        await DeliverAsync(EventFor(checkout, paymentId));
+        await InvoicedAsync(contract.Id);
+        using var provider = app.SignedBy(market.Provider);
+        Assert.Equal(HttpStatusCode.OK, (await provider.PostAsync($"api/v1/contracts/{contract.Id}/reject", null)).StatusCode);
+
+        await app.RunAsync("PayRefunds");
+        await Eventually.HoldsAsync(() => app.Logs.Entries.Any(e => e.EventId.Id == 8064), "the refund timer ran");
+
+        var owed = (await Marketplace.RowAsync<Functions.Billing.Refunding.RefundOwedEntity>(app, contract.Id, Functions.Billing.Refunding.RefundOwedEntity.RowKeyFor(paymentId)))!;
+        Assert.Equal((1785L, true, "awaiting-approval"), (owed.RefundMinor, owed.AwaitsAdminApproval, owed.Status));
+        Assert.DoesNotContain(billing.World.Stripe.Requests, r => r.Path.Contains("refunds", StringComparison.Ordinal));
+
+        // The admin refunds it in ICPay's dashboard; ICPay's event marks the refund done.
+        await DeliverAsync(EventFor(checkout, paymentId, type: "payment.refunded", status: "refunded"));
+        await Eventually.HoldsAsync(async () => (await Marketplace.RowAsync<Functions.Billing.Refunding.RefundOwedEntity>(app, contract.Id, owed.RowKey))!.RefundedAt is not null, "the refund owed is done");
+    }
+
+    [Fact]
     public async Task Only_the_renter_with_billing_settings_gets_an_icpay_checkout()
     {
         var contract = await market.RentAsync();

@@ -161,6 +161,7 @@ var secretNames = {
   CHATWOOT_API_TOKEN: 'chatwoot-api-token'
   CHATWOOT_PLATFORM_TOKEN: 'chatwoot-platform-token'
   CHATWOOT_WEBHOOK_SECRET: 'chatwoot-webhook-secret'
+  ICPAY_WEBHOOK_SECRET: 'icpay-webhook-secret'
 }
 
 // Monitoring
@@ -353,6 +354,11 @@ resource chatwootWebhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' ex
   name: secretNames.CHATWOOT_WEBHOOK_SECRET
 }
 
+resource icpayWebhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: secretNames.ICPAY_WEBHOOK_SECRET
+}
+
 // Function app
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -465,6 +471,7 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
       CHATWOOT_API_TOKEN: '@Microsoft.KeyVault(SecretUri=${chatwootApiToken.properties.secretUri})'
       CHATWOOT_PLATFORM_TOKEN: '@Microsoft.KeyVault(SecretUri=${chatwootPlatformToken.properties.secretUri})'
       CHATWOOT_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${chatwootWebhookSecret.properties.secretUri})'
+      ICPAY_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${icpayWebhookSecret.properties.secretUri})'
     }
   )
   dependsOn: [

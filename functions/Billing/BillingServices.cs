@@ -1,4 +1,5 @@
 using DecentCloud.Functions.Billing.Checkout;
+using DecentCloud.Functions.Billing.Icpay;
 using DecentCloud.Functions.Billing.Invoices;
 using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.Receipts;
@@ -12,7 +13,7 @@ namespace DecentCloud.Functions.Billing;
 
 public static class BillingServices
 {
-    /// <summary>Checkout, Stripe webhooks and events, invoices, VAT and receipts. Needs contracts, offerings and accounts.</summary>
+    /// <summary>Checkout, Stripe webhooks and events, ICPay payments, invoices, VAT and receipts. Needs contracts, offerings and accounts.</summary>
     public static IServiceCollection AddBilling(this IServiceCollection services)
     {
         services.AddSettings<StripeOptions>();
@@ -24,7 +25,7 @@ public static class BillingServices
         services.AddHttpClient(nameof(StripeGateway))
             .UseSocketsHttpHandler((handler, _) => handler.PooledConnectionLifetime = TimeSpan.FromMinutes(5))
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
-        services.AddVat().AddReceiptEmail();
+        services.AddVat().AddReceiptEmail().AddIcpay();
         services
             .AddWatchedQueue(StripeEventIntake.QueueName, "Stripe events not applied")
             .AddWatchedQueue(InvoiceWork.QueueName, "invoices and credit notes not issued")

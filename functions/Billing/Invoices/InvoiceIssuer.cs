@@ -28,6 +28,8 @@ public sealed partial class InvoiceIssuer(
 {
     public const string PaymentMethod = "Card or other method via Stripe Checkout";
 
+    public const string IcpayPaymentMethod = "ICPay";
+
     public async Task<InvoiceEntity> IssueInvoiceAsync(PaymentEntity payment, CancellationToken cancellationToken)
     {
         var invoice = await rows.FindAsync<InvoiceEntity>(payment.PartitionKey, InvoiceEntity.RowKeyFor(payment.SessionId), cancellationToken)
@@ -114,7 +116,7 @@ public sealed partial class InvoiceIssuer(
         var buyer = Buyer(payment, billing);
         var check = buyer.VatId is { } vatId ? await vatIds.CheckAsync(vatId, cancellationToken) : null;
         var sellerParty = Seller(sellerNow);
-        var outcome = VatDecision.Decide(
+        var outcome = AsCharged(payment) ?? VatDecision.Decide(
             new VatInput(sellerParty.Country, sellerParty.VatId, buyer.Country, buyer.VatId, check?.Status ?? VatIdStatus.None, payment.AmountTotalMinor, StripeFigures(payment)),
             rates);
 
@@ -125,7 +127,7 @@ public sealed partial class InvoiceIssuer(
             InvoiceKind.Invoice, number.Number, number.IssuedAt, null, sellerParty, Blank(sellerNow.Iban), buyer,
             offering?.Name ?? $"Offering {contract.OfferingId}", contract.Hours, paidAt, paidAt.AddHours(contract.Hours),
             payment.Currency, outcome.NetMinor, outcome.RatePercent, outcome.VatMinor, outcome.GrossMinor, outcome.Treatment,
-            PaymentMethod, payment.PaymentIntentId ?? payment.SessionId, contract.PartitionKey, outcome.Notes);
+            MethodOf(payment), ReferenceOf(payment), contract.PartitionKey, outcome.Notes);
         var entity = InvoiceEntity.For(contract.PartitionKey, payment.SessionId, payment.SessionId, document, (check?.Status ?? VatIdStatus.None).ToString(), outcome.Source);
         entity.ReceiptTo = billing?.InvoiceEmail ?? payment.CustomerEmail
             ?? (await accounts.FindAsync<AccountEntity>(contract.RenterKey, AccountEntity.AccountRowKey, cancellationToken))?.ContactEmail;
@@ -186,6 +188,29 @@ public sealed partial class InvoiceIssuer(
         return fromCheckout || billing is null
             ? new InvoiceParty(name, payment.AddressLine1 ?? "", Blank(payment.AddressLine2), payment.AddressCity ?? "", payment.AddressPostalCode ?? "", payment.AddressCountry ?? "", vatId)
             : new InvoiceParty(name, billing.Line1, billing.Line2, billing.City, billing.PostalCode, billing.Country, vatId);
+    }
+
+    /// <summary>As the buyer knows it: Stripe Checkout, or ICPay with the token and its network.</summary>
+    public static string MethodOf(PaymentEntity payment) =>
+        payment.Method == PaymentMethods.Icpay ? $"{IcpayPaymentMethod} ({payment.Token} on {payment.Network})" : PaymentMethod;
+
+    /// <summary>The processor's reference: the Stripe payment intent, or ICPay's transaction.</summary>
+    public static string ReferenceOf(PaymentEntity payment) =>
+        payment.Method == PaymentMethods.Icpay ? payment.TransactionReference ?? payment.SessionId : payment.PaymentIntentId ?? payment.SessionId;
+
+    /// <summary>
+    /// The VAT decided when the amount was set (an ICPay payment: docs/icpay.md), as charged; null for a payment whose
+    /// VAT is decided here (Stripe Tax's figures or the rate table).
+    /// </summary>
+    private static VatOutcome? AsCharged(PaymentEntity payment)
+    {
+        if (payment.VatTreatment is null || !Enum.TryParse<VatTreatment>(payment.VatTreatment, out var treatment))
+        {
+            return null;
+        }
+
+        var rate = payment.TaxRatePercent is { } text ? decimal.Parse(text, CultureInfo.InvariantCulture) : 0m;
+        return new VatOutcome(treatment, rate, payment.AmountSubtotalMinor, payment.AmountTaxMinor, payment.AmountTotalMinor, payment.VatSource ?? "", VatNotes.For(treatment));
     }
 
     private static StripeTaxFigures? StripeFigures(PaymentEntity payment) =>

@@ -22,7 +22,7 @@ public sealed class PaymentEntity : ITableEntity
 
     public string SessionId { get; set; } = "";
 
-    /// <summary><see cref="PaymentStatus"/>: pending, failed, expired or paid.</summary>
+    /// <summary><see cref="PaymentStatus"/>: pending, failed, expired, mismatched or paid.</summary>
     public string Status { get; set; } = PaymentStatus.Pending;
 
     /// <summary>The created time of the newest Stripe event applied.</summary>
@@ -84,6 +84,32 @@ public sealed class PaymentEntity : ITableEntity
     /// </summary>
     public long ReleasedMinor { get; set; }
 
+    /// <summary>How it was paid: null or <see cref="PaymentMethods.Stripe"/> (a Checkout Session), or <see cref="PaymentMethods.Icpay"/>,
+    /// whose row is keyed by the ICPay payment id in <see cref="SessionId"/>.</summary>
+    public string? Method { get; set; }
+
+    /// <summary>
+    /// For a payment whose VAT this app decided when it set the amount (ICPay): the <see cref="Vat.VatTreatment"/> name
+    /// and the source of the figures. The invoice then shows these figures (<see cref="AmountSubtotalMinor"/>,
+    /// <see cref="AmountTaxMinor"/>, <see cref="AmountTotalMinor"/>, <see cref="TaxRatePercent"/>) as charged.
+    /// </summary>
+    public string? VatTreatment { get; set; }
+
+    public string? VatSource { get; set; }
+
+    /// <summary>The processor's transaction reference printed on the invoice (ICPay's transaction id).</summary>
+    public string? TransactionReference { get; set; }
+
+    /// <summary>ICPay: the token, its network and what was paid in its smallest units (a decimal string, as ICPay sends it).</summary>
+    public string? Token { get; set; }
+
+    public string? Network { get; set; }
+
+    public string? TokenAmount { get; set; }
+
+    /// <summary>Why a payment was not accepted as paid (<see cref="PaymentStatus.Mismatched"/>), for the admin who settles it.</summary>
+    public string? MismatchReason { get; set; }
+
     public static string RowKeyFor(string sessionId) => RowKeyPrefix + sessionId;
 
     /// <summary>The first EU VAT ID (or other VAT ID) the customer entered in Checkout.</summary>
@@ -102,12 +128,21 @@ public static class PaymentStatus
     public const string Expired = "expired";
     public const string Paid = "paid";
 
-    /// <summary>Paid outranks every other state; failed and expired outrank pending. A status only moves to a higher rank.</summary>
+    /// <summary>Money came in but not as asked (another amount, token or currency, or ICPay's own <c>mismatched</c>): not accepted as paid; an admin settles it.</summary>
+    public const string Mismatched = "mismatched";
+
+    /// <summary>Paid outranks every other state; failed, expired and mismatched outrank pending. A status only moves to a higher rank.</summary>
     public static int Rank(string status) => status switch
     {
         Paid => 3,
-        Failed or Expired => 2,
+        Failed or Expired or Mismatched => 2,
         Pending => 1,
         _ => 0,
     };
+}
+
+public static class PaymentMethods
+{
+    public const string Stripe = "stripe";
+    public const string Icpay = "icpay";
 }

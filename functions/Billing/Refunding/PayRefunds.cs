@@ -44,7 +44,14 @@ public sealed partial class PayRefunds(ContractRows rows, StripeGateway stripe, 
 
     private async Task<bool> PayAsync(RefundOwedEntity refund, CancellationToken cancellationToken)
     {
-        if (await rows.FindAsync<PaymentEntity>(refund.PartitionKey, PaymentEntity.RowKeyFor(refund.SessionId), cancellationToken) is not { PaymentIntentId: { } intent } payment)
+        var found = await rows.FindAsync<PaymentEntity>(refund.PartitionKey, PaymentEntity.RowKeyFor(refund.SessionId), cancellationToken);
+        if (found?.Method == PaymentMethods.Icpay)
+        {
+            // Not a Stripe payment: an admin refunds it in ICPay's dashboard, and payment.refunded marks it done (docs/icpay.md).
+            return false;
+        }
+
+        if (found is not { PaymentIntentId: { } intent } payment)
         {
             LogNoPayment(logger, refund.PartitionKey, refund.SessionId);
             return false;

@@ -117,7 +117,8 @@ public sealed partial class RefundsOwed(ContractRows rows, IOptionsMonitor<Refun
 
         // A lost dispute's money already went back to the cardholder through the chargeback: paying this row through
         // Stripe as well would be refused or pay twice, so an admin decides (until the escrow ledger settles it).
-        var awaits = reason == RefundReason.DisputeLost || options.CurrentValue.AwaitsApproval(refund, payment.Currency);
+        // ICPay has no refund API: an admin refunds in ICPay's dashboard, and payment.refunded marks the row done (docs/icpay.md).
+        var awaits = reason == RefundReason.DisputeLost || payment.Method == PaymentMethods.Icpay || options.CurrentValue.AwaitsApproval(refund, payment.Currency);
         LogOwed(logger, contract.PartitionKey, payment.SessionId, refund, payment.Currency, reason, awaits);
         return new RefundOwedEntity
         {

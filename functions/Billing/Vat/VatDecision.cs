@@ -108,33 +108,73 @@ public static class VatDecision
         return new VatOutcome(treatment, rate, stripe.AmountSubtotal, vat, stripe.AmountTotal, StripeSource, VatNotes.For(treatment));
     }
 
+    /// <summary>
+    /// VAT added on top of a net price (tax-exclusive, as Stripe Tax adds it at Checkout), by the same rules as the
+    /// rate table below: for a payment whose amount this app sets itself (ICPay, docs/icpay.md). Here
+    /// <see cref="VatInput.ChargedMinor"/> is the net price, <see cref="VatInput.Stripe"/> is ignored, and the VAT is
+    /// net × rate / 100 rounded half up; the gross is what the buyer is asked to pay, and the outcome is what the
+    /// invoice shows.
+    /// </summary>
+    public static VatOutcome OnTop(VatInput input, EuVatRates rates)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(rates);
+        ArgumentOutOfRangeException.ThrowIfNegative(input.ChargedMinor);
+        var net = input.ChargedMinor;
+        var source = TableSource(rates);
+        if (UntaxedTreatment(input, rates) is { } untaxed)
+        {
+            return new VatOutcome(untaxed, 0m, net, 0, net, source, VatNotes.For(untaxed));
+        }
+
+        var rate = rates.StandardRate(input.BuyerCountry.Trim().ToUpperInvariant());
+        var vat = VatOf(net, rate);
+        return new VatOutcome(VatTreatment.Standard, rate, net, vat, checked(net + vat), source, VatNotes.For(VatTreatment.Standard));
+    }
+
+    private static string TableSource(EuVatRates rates) => $"rate-table:{rates.AsOf}";
+
     private static VatOutcome FromTable(VatInput input, EuVatRates rates)
     {
-        var source = $"rate-table:{rates.AsOf}";
+        var source = TableSource(rates);
         var charged = input.ChargedMinor;
-        VatOutcome Untaxed(VatTreatment treatment) => new(treatment, 0m, charged, 0, charged, source, VatNotes.For(treatment));
+        if (UntaxedTreatment(input, rates) is { } untaxed)
+        {
+            return new VatOutcome(untaxed, 0m, charged, 0, charged, source, VatNotes.For(untaxed));
+        }
 
+        var rate = rates.StandardRate(input.BuyerCountry.Trim().ToUpperInvariant());
+        var vat = VatInside(charged, rate);
+        return new VatOutcome(VatTreatment.Standard, rate, charged - vat, vat, charged, source, VatNotes.For(VatTreatment.Standard));
+    }
+
+    /// <summary>
+    /// The treatment when no VAT is charged, or null when the buyer country's standard rate applies: electronically
+    /// supplied services to a consumer are taxed where the consumer is (Directive 2006/112/EC, Article 58); for a
+    /// domestic sale that is the seller's own country.
+    /// </summary>
+    private static VatTreatment? UntaxedTreatment(VatInput input, EuVatRates rates)
+    {
         if (!HasVatId(input.SellerVatId))
         {
-            return Untaxed(VatTreatment.NotApplicable);
+            return VatTreatment.NotApplicable;
         }
 
         var buyer = input.BuyerCountry.Trim().ToUpperInvariant();
         if (!rates.IsMember(buyer))
         {
-            return Untaxed(VatTreatment.OutsideEu);
+            return VatTreatment.OutsideEu;
         }
 
-        if (IsReverseCharge(input, buyer))
-        {
-            return Untaxed(VatTreatment.ReverseCharge);
-        }
+        return IsReverseCharge(input, buyer) ? VatTreatment.ReverseCharge : null;
+    }
 
-        // Electronically supplied services to a consumer are taxed where the consumer is (Directive 2006/112/EC,
-        // Article 58); for a domestic sale that is the seller's own country.
-        var rate = rates.StandardRate(buyer);
-        var vat = VatInside(charged, rate);
-        return new VatOutcome(VatTreatment.Standard, rate, charged - vat, vat, charged, source, VatNotes.For(VatTreatment.Standard));
+    /// <summary>The VAT on a tax-exclusive amount, round half up: net × rate / 100, in exact integer arithmetic on hundredths of a percent.</summary>
+    private static long VatOf(long net, decimal ratePercent)
+    {
+        var rate = (Int128)(long)(ratePercent * HundredthsPerUnit);
+        var divisor = (Int128)100 * HundredthsPerUnit;
+        return (long)(((2 * (Int128)net * rate) + divisor) / (2 * divisor));
     }
 
     /// <summary>

@@ -9,6 +9,7 @@ public sealed class ContractCopyTests
     [InlineData("decent-cloud", "sealing_vectors.json")]
     [InlineData("stripe", "fixtures.json")]
     [InlineData("stripe", "webhook_signature_vectors.json")]
+    [InlineData("icpay", "webhook_signature_vectors.json")]
     public void The_vectors_kept_with_the_tests_are_the_published_ones(string folder, string file)
     {
         var copy = Path.Combine(RepositoryRoot.Path, "tests", "DecentCloud.Tests", "Contracts", folder, file);

@@ -1,4 +1,5 @@
 using DecentCloud.Functions.Billing.Refunding;
+using DecentCloud.Functions.Ledger;
 using DecentCloud.Functions.Marketplace.Events;
 using DecentCloud.Functions.Platform.Queues;
 using Stripe;
@@ -55,8 +56,10 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
                 Currency = payment.Currency,
                 RefundedAt = now,
             };
+            // Out of escrow as far as the payment still held it there; beyond that it was released money (docs/ledger.md).
+            var posting = LedgerPostings.RefundPaid(contractId, SessionPayments.PaymentMethod, $"{sessionId}:{charge.AmountRefunded}", payment.Currency, note.RefundedMinor, payment.EscrowHeldMinor, now);
             payment.RefundedMinor = charge.AmountRefunded;
-            List<Azure.Data.Tables.ITableEntity> writes = [payment, note];
+            List<Azure.Data.Tables.ITableEntity> writes = [payment, note, posting];
 
             // The refund owed on this payment is done once Stripe has refunded as far as it reaches.
             var owed = await rows.FindAsync<RefundOwedEntity>(contractId, RefundOwedEntity.RowKeyFor(sessionId), cancellationToken);

@@ -3,6 +3,7 @@ using DecentCloud.Functions.Chatwoot.Onboarding;
 using DecentCloud.Functions.Health;
 using DecentCloud.Functions.Identity;
 using DecentCloud.Functions.Identity.Delegations;
+using DecentCloud.Functions.Ledger;
 using DecentCloud.Functions.Marketplace.Accounts;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Marketplace.Offerings;
@@ -48,6 +49,7 @@ public static class Program
             .AddOfferings()
             .AddContracts()
             .AddBilling()
+            .AddLedger()
             .AddProvisioning()
             .AddContractLifecycle()
             .AddChatwoot();

@@ -55,6 +55,17 @@ public sealed class ContractRows(ContractStore contracts)
         }
     }
 
+    /// <summary>The rows of every partition that <paramref name="filter"/> selects: a scan, for sweeps (such as the paid contracts).</summary>
+    public async IAsyncEnumerable<T> QueryAsync<T>(string filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        where T : class, ITableEntity, new()
+    {
+        await EnsureTableAsync(cancellationToken);
+        await foreach (var row in Table.QueryAsync<T>(filter, cancellationToken: cancellationToken))
+        {
+            yield return row;
+        }
+    }
+
     /// <summary>The character after the prefix's last one bounds the range: exactly the RowKeys that start with it.</summary>
     private static string PrefixEnd(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
 

@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using DecentCloud.Functions.Billing.Payments;
 using DecentCloud.Functions.Billing.Refunding;
+using DecentCloud.Functions.Ledger;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Marketplace.Events;
 using DecentCloud.Functions.Platform.Queues;
@@ -187,7 +188,7 @@ public sealed partial class IcpayPayments(
             // A mismatched payment never entered the contract's escrow, so its refund moves nothing on the ledger.
             var movement = payment.Status == PaymentStatus.Paid
                 ? new IcpayMovement(IcpayMovementKind.Refund, contract.PartitionKey, refunded.Id, $"{refunded.Id}:{cumulative}", payment.Currency, refundedNow,
-                    Math.Max(0, payment.AmountTotalMinor - payment.RefundedMinor - payment.ReleasedMinor), now)
+                    payment.EscrowHeldMinor, now)
                 : null;
             payment.RefundedMinor = cumulative;
             var owed = await rows.FindAsync<RefundOwedEntity>(contract.PartitionKey, RefundOwedEntity.RowKeyFor(refunded.Id), cancellationToken);
@@ -221,6 +222,13 @@ public sealed partial class IcpayPayments(
     /// </summary>
     private async Task<bool> RecordAsync(List<ITableEntity> writes, IcpayMovement? movement, CancellationToken cancellationToken)
     {
+        if (movement is not null)
+        {
+            writes.Add(movement.Kind == IcpayMovementKind.Payment
+                ? LedgerPostings.PaymentReceived(movement.ContractId, PaymentMethods.Icpay, movement.BusinessKey, movement.Currency, movement.AmountMinor, movement.At)
+                : LedgerPostings.RefundPaid(movement.ContractId, PaymentMethods.Icpay, movement.BusinessKey, movement.Currency, movement.AmountMinor, movement.EscrowHeldBeforeMinor, movement.At));
+        }
+
         var written = await rows.TryWriteAllAsync(writes, cancellationToken);
         if (written && movement is not null)
         {

@@ -1,4 +1,5 @@
 using DecentCloud.Functions.Billing.Refunding;
+using DecentCloud.Functions.Ledger;
 using DecentCloud.Functions.Marketplace.Events;
 using DecentCloud.Functions.Platform.Queues;
 using Stripe;
@@ -55,8 +56,10 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
                 Currency = payment.Currency,
                 RefundedAt = now,
             };
+            // Out of escrow as far as the payment still held it there; beyond that it was released money (docs/ledger.md).
+            var posting = LedgerPostings.RefundPaid(contractId, SessionPayments.PaymentMethod, $"{sessionId}:{charge.AmountRefunded}", payment.Currency, note.RefundedMinor, payment.EscrowHeldMinor, now);
             payment.RefundedMinor = charge.AmountRefunded;
-            List<Azure.Data.Tables.ITableEntity> writes = [payment, note];
+            List<Azure.Data.Tables.ITableEntity> writes = [payment, note, posting];
 
             // The refund owed on this payment is done once Stripe has refunded as far as it reaches.
             var owed = await rows.FindAsync<RefundOwedEntity>(contractId, RefundOwedEntity.RowKeyFor(sessionId), cancellationToken);
@@ -84,7 +87,7 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
             return EventOutcome.Ignored($"dispute {dispute.Id} is not about a payment of a contract");
         }
 
-        var contractId = disputed.ContractId;
+        var (contractId, sessionId) = disputed;
         for (var attempt = 1; attempt <= MaxWriteAttempts; attempt++)
         {
             var row = await rows.FindAsync<DisputeEntity>(contractId, DisputeEntity.RowKeyPrefix + dispute.Id, cancellationToken);
@@ -95,6 +98,7 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
                 return EventOutcome.Ignored($"dispute {dispute.Id} already {row.Status}");
             }
 
+            var lostNow = dispute.Status == DisputeEntity.Lost && row?.Status != DisputeEntity.Lost;
             row ??= new DisputeEntity { PartitionKey = contractId, RowKey = DisputeEntity.RowKeyPrefix + dispute.Id, DisputeId = dispute.Id };
             row.ChargeId = dispute.ChargeId;
             row.Status = dispute.Status;
@@ -102,7 +106,15 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
             row.AmountMinor = dispute.Amount;
             row.Currency = (dispute.Currency ?? "").ToUpperInvariant();
             row.LastEventAt = eventAt;
-            if (await rows.TryWriteAllAsync([row], cancellationToken))
+            List<Azure.Data.Tables.ITableEntity> writes = [row];
+            if (lostNow)
+            {
+                // The chargeback is money back to the renter: its ledger transaction and the payment's charged-back
+                // amount are written with the dispute turning lost (the payment row If-Match, against a release).
+                writes.AddRange(await ChargebackAsync(contractId, sessionId, dispute, cancellationToken));
+            }
+
+            if (await rows.TryWriteAllAsync(writes, cancellationToken))
             {
                 LogDispute(logger, contractId, dispute.Id, dispute.Status, dispute.Amount);
                 await PublishAsync(row, cancellationToken);
@@ -111,6 +123,26 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
         }
 
         throw new InvalidOperationException($"recording dispute {dispute.Id}: the row kept changing");
+    }
+
+    /// <summary>
+    /// A lost dispute's chargeback: the card network gave the disputed amount back to the cardholder. Of it, the escrow
+    /// pays the renter's unused share as the refund rules count it for a lost dispute (so the provider keeps what the
+    /// served time earned, released or not yet); the rest is the platform's loss (docs/ledger.md, "Chargebacks").
+    /// </summary>
+    private async Task<Azure.Data.Tables.ITableEntity[]> ChargebackAsync(string contractId, string sessionId, Dispute dispute, CancellationToken cancellationToken)
+    {
+        var payment = await rows.FindAsync<PaymentEntity>(contractId, PaymentEntity.RowKeyFor(sessionId), cancellationToken)
+            ?? throw new PaymentNotRecordedYetException($"dispute {dispute.Id} was lost, but the payment of session {sessionId} is not recorded yet");
+        var contract = await rows.ContractAsync(contractId, cancellationToken)
+            ?? throw new InvalidOperationException($"dispute {dispute.Id} was lost on contract {contractId}, which does not exist");
+        var now = time.GetUtcNow();
+        var service = RefundsOwed.ServiceClock(await rows.MovesAsync(contractId, cancellationToken), contract.Hours, now);
+        var unused = RefundRules.Owed(RefundReason.DisputeLost, new PaymentHeld(payment.AmountTotalMinor, payment.RefundedMinor + payment.ChargedBackMinor, payment.ReleasedMinor), service);
+        var fromEscrow = Math.Min(dispute.Amount, unused);
+        payment.ChargedBackMinor += fromEscrow;
+        LogChargeback(logger, contractId, dispute.Id, dispute.Amount, fromEscrow, payment.Currency);
+        return [payment, LedgerPostings.Chargeback(contractId, SessionPayments.PaymentMethod, dispute.Id, payment.Currency, dispute.Amount, fromEscrow, now)];
     }
 
     /// <summary>One event id per dispute and status, so the orchestration's queue sees a repeated publish as the same event.</summary>
@@ -156,6 +188,9 @@ public sealed partial class ChargeEvents(ContractRows rows, PaymentIntentIndex i
 
     [LoggerMessage(EventId = 8030, Level = LogLevel.Information, Message = "Refund on contract {ContractId}: charge {ChargeId} refunded {RefundedMinor} more ({CumulativeMinor} in all) {Currency}")]
     private static partial void LogRefunded(ILogger logger, string contractId, string chargeId, long refundedMinor, long cumulativeMinor, string currency);
+
+    [LoggerMessage(EventId = 8032, Level = LogLevel.Warning, Message = "Dispute {DisputeId} on contract {ContractId} was lost: chargeback of {AmountMinor} {Currency}, of which {FromEscrowMinor} from escrow")]
+    private static partial void LogChargeback(ILogger logger, string contractId, string disputeId, long amountMinor, long fromEscrowMinor, string currency);
 
     [LoggerMessage(EventId = 8031, Level = LogLevel.Warning, Message = "Dispute {DisputeId} on contract {ContractId} is {Status} ({AmountMinor})")]
     private static partial void LogDispute(ILogger logger, string contractId, string disputeId, string status, long amountMinor);

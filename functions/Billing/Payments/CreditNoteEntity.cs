@@ -44,6 +44,9 @@ public sealed class DisputeEntity : ITableEntity
 {
     public const string RowKeyPrefix = "dispute-";
 
+    /// <summary>The status of a dispute the provider lost: the charge went back to the cardholder (a chargeback).</summary>
+    public const string Lost = "lost";
+
     public string PartitionKey { get; set; } = "";
 
     public string RowKey { get; set; } = "";

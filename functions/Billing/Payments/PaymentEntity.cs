@@ -79,8 +79,8 @@ public sealed class PaymentEntity : ITableEntity
     public long RefundedMinor { get; set; }
 
     /// <summary>
-    /// What was released of this payment to the provider (minor units). Nothing releases money yet, so it stays 0; the
-    /// refund rules already take it into account, since released money stays with the provider.
+    /// What was released of this payment to the provider (minor units), by the release timer (docs/ledger.md), changed
+    /// with its ledger transaction. Released money stays with the provider: the refund rules cap refunds by it.
     /// </summary>
     public long ReleasedMinor { get; set; }
 
@@ -109,6 +109,18 @@ public sealed class PaymentEntity : ITableEntity
 
     /// <summary>Why a payment was not accepted as paid (<see cref="PaymentStatus.Mismatched"/>), for the admin who settles it.</summary>
     public string? MismatchReason { get; set; }
+
+    /// <summary>When the last release of this payment was made, and the end of the period it released.</summary>
+    public DateTimeOffset? ReleasedThrough { get; set; }
+
+    /// <summary>
+    /// What a lost dispute's chargeback took from this payment's escrow (the renter's unused share, docs/ledger.md): it
+    /// counts as refunded for the refund rules, and Stripe does not report it as a refund.
+    /// </summary>
+    public long ChargedBackMinor { get; set; }
+
+    /// <summary>What the payment still holds in escrow: charged, less refunded, charged back and released.</summary>
+    public long EscrowHeldMinor => Math.Max(0, AmountTotalMinor - RefundedMinor - ChargedBackMinor - ReleasedMinor);
 
     public static string RowKeyFor(string sessionId) => RowKeyPrefix + sessionId;
 

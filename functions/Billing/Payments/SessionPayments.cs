@@ -1,6 +1,7 @@
 using DecentCloud.Functions.Billing.Checkout;
 using DecentCloud.Functions.Billing.Refunding;
 using DecentCloud.Functions.Billing.StripeIntegration;
+using DecentCloud.Functions.Ledger;
 using DecentCloud.Functions.Platform.Queues;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Functions.Marketplace.Events;
@@ -25,6 +26,9 @@ public sealed partial class SessionPayments(
     ILogger<SessionPayments> logger)
 {
     private const int MaxWriteAttempts = 8;
+
+    /// <summary>The method of the ledger's idempotency keys (<c>payment:stripe:{session id}</c>).</summary>
+    public const string PaymentMethod = "stripe";
 
     public async Task<EventOutcome> PaidAsync(Session session, DateTimeOffset eventAt, CancellationToken cancellationToken)
     {
@@ -68,6 +72,9 @@ public sealed partial class SessionPayments(
                 contract.PaidAt = eventAt;
                 writes.Add(contract);
             }
+
+            // The money is in escrow from now on: its ledger transaction is written with the payment (docs/ledger.md).
+            writes.Add(LedgerPostings.PaymentReceived(contract.PartitionKey, PaymentMethod, session.Id, row.Currency, row.AmountTotalMinor, eventAt));
 
             // A second payment, or one that came after the contract ended, is owed back with its record: both or neither.
             if (refunds.ForPayment(contract, row, time.GetUtcNow()) is { } owed)

@@ -75,13 +75,26 @@ public static class RefundRules
         reason is RefundReason.ProviderRejected or RefundReason.ProvisioningFailed or RefundReason.ExpiredWaitingForProvider or RefundReason.DuplicatePayment or RefundReason.PaidAfterEnd;
 
 
-    private static long UnusedShare(long charged, ServiceTime service)
+    private static long UnusedShare(long charged, ServiceTime service) => checked(charged - Earned(charged, service));
+
+    /// <summary>
+    /// The provider's share of <paramref name="charged"/> for the time served up to <see cref="ServiceTime.EndedAt"/>:
+    /// charged × served / term, rounded UP, served = (ended − provisioned) − paused within [0, term]; 0 if never
+    /// provisioned. The refunds (the unused share is the rest) and the releases (docs/ledger.md) both count it here, so a
+    /// cancelled contract's releases and its refund always sum to the charge.
+    /// </summary>
+    public static long Earned(long charged, ServiceTime service)
     {
+        ArgumentNullException.ThrowIfNull(service);
+        if (service.ProvisionedAt is not { } provisionedAt)
+        {
+            return 0;
+        }
+
         var termTicks = service.TermHours * TicksPerHour;
-        var elapsed = service.EndedAt - service.ProvisionedAt!.Value;
+        var elapsed = service.EndedAt - provisionedAt;
         var servedTicks = Int128.Clamp((Int128)elapsed.Ticks - service.Paused.Ticks, 0, termTicks);
-        var earned = ContractPricing.CeilingDivide(charged * servedTicks, termTicks);
-        return checked(charged - (long)earned);
+        return (long)ContractPricing.CeilingDivide(charged * servedTicks, termTicks);
     }
 
     private static void Validate(PaymentHeld payment, ServiceTime service)

@@ -107,7 +107,8 @@ public sealed partial class RefundsOwed(ContractRows rows, IOptionsMonitor<Refun
 
     private RefundOwedEntity? Row(ContractEntity contract, PaymentEntity payment, RefundReason reason, ServiceTime service, DateTimeOffset now)
     {
-        var held = new PaymentHeld(payment.AmountTotalMinor, payment.RefundedMinor, payment.ReleasedMinor);
+        // A lost dispute's chargeback already gave the renter that much back (docs/ledger.md): it counts as refunded.
+        var held = new PaymentHeld(payment.AmountTotalMinor, payment.RefundedMinor + payment.ChargedBackMinor, payment.ReleasedMinor);
         var refund = RefundRules.Owed(reason, held, service);
         if (refund <= 0)
         {

@@ -42,6 +42,9 @@ public sealed class ContractEntity : ITableEntity
 
     public DateTimeOffset? PaidAt { get; set; }
 
+    /// <summary>The contract has ended and its payment is released as far as it ever will be (docs/ledger.md): the release timer passes it by.</summary>
+    public bool ReleasesSettled { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }

@@ -82,6 +82,7 @@ public sealed class FunctionMetadataTests
         ["RedriveIcpayEvents"] = Timer("25 */5 * * * *"),
         ["RedriveStripeEvents"] = Timer("15 */5 * * * *"),
         ["RejectContract"] = Http("POST", "v1/contracts/{id}/reject", "Anonymous"),
+        ["ReleasePayments"] = Timer("0 7 * * * *"),
         ["RemoveSupportAgent"] = Http("DELETE", "v1/providers/{pubkey}/support/agents/{userId}", "Anonymous"),
         ["RentContract"] = Http("POST", "v1/contracts", "Anonymous"),
         ["ReplayPoisonMessage"] = Http("POST", "v1/admin/queues/{queue}/poison/{messageId}/replay", "Admin"),

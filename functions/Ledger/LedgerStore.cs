@@ -1,0 +1,106 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace DecentCloud.Functions.Ledger;
+
+/// <summary>
+/// The ledger's own table, <c>Payouts</c>: one partition per provider (its payouts, their ledger transactions and its
+/// payout totals per currency), and the <c>_runs</c> partition with the marks of the timers (the last period released,
+/// the last reconciliation). Table transactions here cover one provider's partition.
+/// </summary>
+public sealed class LedgerStore(TableServiceClient tables)
+{
+    public const string TableName = "Payouts";
+    public const string RunsPartition = "_runs";
+
+    private readonly TableClient table = tables.GetTableClient(TableName);
+    private volatile bool tableExists;
+
+    public TableClient Table => table;
+
+    public async Task<T?> FindAsync<T>(string partitionKey, string rowKey, CancellationToken cancellationToken)
+        where T : class, ITableEntity
+    {
+        await EnsureTableAsync(cancellationToken);
+        var row = await table.GetEntityIfExistsAsync<T>(partitionKey, rowKey, cancellationToken: cancellationToken);
+        return row.HasValue ? row.Value : null;
+    }
+
+    /// <summary>The rows of one partition whose RowKey starts with <paramref name="prefix"/>, in RowKey order.</summary>
+    public async Task<List<T>> ListAsync<T>(string partitionKey, string prefix, CancellationToken cancellationToken)
+        where T : class, ITableEntity, new()
+    {
+        await EnsureTableAsync(cancellationToken);
+        var end = prefix[..^1] + (char)(prefix[^1] + 1);
+        var rows = new List<T>();
+        await foreach (var row in table.QueryAsync<T>(TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey} and RowKey ge {prefix} and RowKey lt {end}"), cancellationToken: cancellationToken))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>The rows of every partition that <paramref name="filter"/> selects.</summary>
+    public async IAsyncEnumerable<T> QueryAsync<T>(string filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        where T : class, ITableEntity, new()
+    {
+        await EnsureTableAsync(cancellationToken);
+        await foreach (var row in table.QueryAsync<T>(filter, cancellationToken: cancellationToken))
+        {
+            yield return row;
+        }
+    }
+
+    /// <summary>
+    /// Writes every row in one transaction of the partition: a row with an ETag is replaced If-Match it, one without is
+    /// added. False when any precondition failed (412, 409): then nothing was written.
+    /// </summary>
+    public async Task<bool> TryWriteAllAsync(IReadOnlyList<ITableEntity> rows, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var actions = rows.Select(row => row.ETag == default
+            ? new TableTransactionAction(TableTransactionActionType.Add, row)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, row.ETag)).ToList();
+        try
+        {
+            var response = await table.SubmitTransactionAsync(actions, cancellationToken);
+            for (var i = 0; i < rows.Count; i++)
+            {
+                rows[i].ETag = response.Value[i].Headers.ETag ?? default;
+            }
+
+            return true;
+        }
+        catch (TableTransactionFailedException ex) when (ex.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status409Conflict)
+        {
+            return false;
+        }
+    }
+
+    private async Task EnsureTableAsync(CancellationToken cancellationToken)
+    {
+        if (!tableExists)
+        {
+            await table.CreateIfNotExistsAsync(cancellationToken);
+            tableExists = true;
+        }
+    }
+}
+
+/// <summary>A timer's mark in the <c>_runs</c> partition: what its last complete run covered.</summary>
+public sealed class RunMarkEntity : ITableEntity
+{
+    public string PartitionKey { get; set; } = LedgerStore.RunsPartition;
+
+    public string RowKey { get; set; } = "";
+
+    public DateTimeOffset? Timestamp { get; set; }
+
+    public ETag ETag { get; set; }
+
+    /// <summary>The period (its end) the last complete run covered.</summary>
+    public DateTimeOffset CompletedThrough { get; set; }
+
+    public DateTimeOffset CompletedAt { get; set; }
+}

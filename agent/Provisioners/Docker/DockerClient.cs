@@ -146,8 +146,7 @@ internal sealed class DockerClient(HttpClient http, string endpoint, TimeSpan re
             {
                 continue;
             }
-            var progress = JsonSerializer.Deserialize<PullProgress>(line, DockerJson.Options)
-                ?? throw new InvalidDataException($"Docker sent an empty progress line while pulling {repository}:{tag}.");
+            var progress = Parse<PullProgress>(line, $"a progress line of the pull of {repository}:{tag}");
             // v1.48 deprecates "error" in favour of "errorDetail"; either one means the pull failed.
             if (progress.ErrorDetail is not null || progress.Error is not null)
             {
@@ -182,14 +181,19 @@ internal sealed class DockerClient(HttpClient http, string endpoint, TimeSpan re
         {
             return default!;
         }
+        return Parse<T>(text, $"the answer to {method} /v{ApiVersion}/{PathOnly(path)}");
+    }
+
+    /// <summary>An answer that is not the JSON the API documents is the daemon's (or a proxy's) fault: an error naming what was read.</summary>
+    private static T Parse<T>(string text, string what)
+    {
         try
         {
-            return JsonSerializer.Deserialize<T>(text, DockerJson.Options)
-                ?? throw new InvalidDataException($"Docker answered {method} /v{ApiVersion}/{PathOnly(path)} with null.");
+            return JsonSerializer.Deserialize<T>(text, DockerJson.Options) ?? throw new InvalidOperationException($"Docker sent null as {what}.");
         }
         catch (JsonException ex)
         {
-            throw new InvalidDataException($"Docker's answer to {method} /v{ApiVersion}/{PathOnly(path)} is not the JSON the API documents: {ex.Message}", ex);
+            throw new InvalidOperationException($"Docker sent {what} that is not the JSON the API documents: {ex.Message}", ex);
         }
     }
 

@@ -193,7 +193,7 @@ internal sealed class DockerProvisioner(DockerOptions options, DockerClient dock
         {
             version = await docker.VersionAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or TimeoutException or InvalidDataException)
+        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TimeoutException)
         {
             checks.Add(new(SetupCheckLevel.Error, $"docker: the Engine API at {docker.Endpoint} does not answer: {ex.Message}"));
             return checks;
@@ -353,7 +353,7 @@ internal sealed class DockerProvisioner(DockerOptions options, DockerClient dock
             await docker.DistributionInspectAsync(image, cancellationToken);
             return new(SetupCheckLevel.Ok, $"{at}: image {image} is in its registry; it is pulled for the first contract");
         }
-        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or TimeoutException or InvalidDataException)
+        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TimeoutException)
         {
             return new(SetupCheckLevel.Error, $"{at}: image {image} is neither on the Docker host nor pullable: {ex.Message}");
         }

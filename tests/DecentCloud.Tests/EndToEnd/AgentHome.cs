@@ -30,13 +30,14 @@ internal sealed class AgentHome : IDisposable
     public string NotifiedFile => Path.Combine(Directory, "notified.txt");
 
     /// <summary>Writes the key and the config; the delegation is the provider's business (<see cref="EndToEndWorld.DelegateAsync"/>).</summary>
-    public static AgentHome Create(Uri apiBaseUrl, string providerPubkey, string name = "agent")
+    /// <param name="extraToml">More of the config, appended at its end (a provisioner's section, such as <c>[docker]</c>).</param>
+    public static AgentHome Create(Uri apiBaseUrl, string providerPubkey, string name = "agent", string? extraToml = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), $"dc-e2e-{name}-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(directory);
         var key = AgentIdentity.CreateKeyFile(Path.Combine(directory, "agent.key"));
         var home = new AgentHome(directory, key);
-        File.WriteAllText(home.ConfigFile, home.Toml(apiBaseUrl, providerPubkey), new UTF8Encoding(false));
+        File.WriteAllText(home.ConfigFile, home.Toml(apiBaseUrl, providerPubkey) + (extraToml ?? ""), new UTF8Encoding(false));
         return home;
     }
 

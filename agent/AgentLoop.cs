@@ -94,16 +94,26 @@ internal sealed class AgentLoop(AgentWorker worker, AgentIdentity identity, IOpt
             job.Failures = 0;
             job.Due = time.GetUtcNow() + (next ?? job.Interval);
         }
-        catch (AgentApiException ex) when (!stoppingToken.IsCancellationRequested)
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested && (ex is AgentApiException || IsInfrastructureFailure(ex)))
         {
-            // Unreachable API, a server error, or a refusal (revoked delegation, wrong provider): the agent keeps going
-            // and tries again later, further apart each time, so a provider can fix the cause without a restart.
+            // Unreachable API, a server error, or a refusal (revoked delegation, wrong provider); or the provider's own
+            // infrastructure failing under a job that is not one contract's (Docker down while listing for reconcile):
+            // the agent keeps going and tries again later, further apart each time, so a provider can fix the cause
+            // without a restart.
             job.Failures++;
             var retry = Backoff(job.Interval, job.Failures);
             job.Due = time.GetUtcNow() + retry;
             AgentLog.TaskFailed(logger, job.Name, job.Failures, (int)retry.TotalSeconds, ex.Message, ex);
         }
     }
+
+    /// <summary>
+    /// How provisioners report that their infrastructure failed: its API refused (an <see cref="InvalidOperationException"/>
+    /// keeping the API's own message), could not be reached (<see cref="HttpRequestException"/>, <see cref="IOException"/>)
+    /// or did not answer in time (<see cref="TimeoutException"/>), as the per-contract steps' guard in AgentWorker treats them.
+    /// </summary>
+    private static bool IsInfrastructureFailure(Exception ex) =>
+        ex is InvalidOperationException or HttpRequestException or TimeoutException or IOException;
 
     /// <summary>The interval doubled for each failure in a row, at most <see cref="MaxBackoff"/>.</summary>
     public static TimeSpan Backoff(TimeSpan interval, int failures)

@@ -322,6 +322,34 @@ public sealed class AgentProvisioningTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_provisioner_whose_infrastructure_is_down_fails_its_jobs_with_back_off_and_the_daemon_keeps_running()
+    {
+        // Docker in use (by its section) on a socket where nothing listens: listing its containers for reconcile fails.
+        File.AppendAllText(ConfigPath, $"""
+
+            [docker]
+            endpoint = "unix://{Path.Combine(folder.FullName, "no-docker.sock")}"
+            public_host = "203.0.113.10"
+            [docker.offerings."small-container"]
+            image = "ghcr.io/example/ubuntu-ssh:24.04"
+            """);
+        api.HeartbeatAnswer = new { pollSeconds = 1, heartbeatSeconds = 1, healthCheckSeconds = 1 };
+        using var stop = new CancellationTokenSource();
+
+        var daemon = AgentProgram.RunAsync(["run", "--config", ConfigPath], new StringWriter(), new StringWriter(), stop.Token);
+
+        // Heartbeats and polls go on through reconcile's failures, so the platform still sees the agent online.
+        await Eventually.HoldsAsync(() => api.CallsTo("POST", "/heartbeat").Count() >= 3 && api.CallsTo("GET", "/provisioning/pending").Count() >= 3,
+            "three heartbeats and polls while Docker is down", Patience);
+        Assert.False(daemon.IsCompleted, "the daemon must not stop because the provider's Docker is down");
+        Assert.Empty(api.CallsTo("POST", "/reconcile"));
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await daemon.WaitAsync(Patience));
+        Assert.Empty(api.Violations);
+    }
+
+    [Fact]
     public async Task Init_writes_a_private_agent_key_and_a_config_and_register_sends_the_delegation_signed_by_the_provider()
     {
         var initFolder = Path.Combine(folder.FullName, "fresh");

@@ -26,6 +26,7 @@ internal static class ProvisionerKinds
     public static IReadOnlyList<ProvisionerKind> All { get; } =
     [
         ManualProvisioner.Kind,
+        Proxmox.ProxmoxProvisioner.Kind,
     ];
 
     public static ProvisionerKind? Find(string name) =>

@@ -15,7 +15,8 @@ namespace DecentCloud.Agent.Provisioners.Proxmox;
 /// error keeps Proxmox's status, <c>message</c> and per-parameter <c>errors</c> in a <see cref="ProxmoxApiException"/>.
 /// Bodies are form-encoded, booleans sent as <c>0</c>/<c>1</c>. The token is only ever in the Authorization header.
 /// </summary>
-internal sealed class ProxmoxClient(HttpClient http, CertificatePin? pin, ILogger logger)
+/// <param name="setupProblem">Why the client cannot work (the token's file could not be read); every call fails with it.</param>
+internal sealed class ProxmoxClient(HttpClient http, CertificatePin? pin, ILogger logger, string? setupProblem = null)
 {
     public const string ApiPath = "api2/json/";
 
@@ -54,6 +55,10 @@ internal sealed class ProxmoxClient(HttpClient http, CertificatePin? pin, ILogge
     private async Task<JsonElement> SendAsync(HttpMethod method, string path, (string Name, string Value)[] query,
         IEnumerable<(string Name, string Value)>? form, CancellationToken cancellationToken)
     {
+        if (setupProblem is not null)
+        {
+            throw new InvalidOperationException(setupProblem);
+        }
         var target = query.Length == 0 ? path : $"{path}?{string.Join('&', query.Select(p => $"{Uri.EscapeDataString(p.Name)}={Uri.EscapeDataString(p.Value)}"))}";
         using var request = new HttpRequestMessage(method, target);
         if (form is not null)

@@ -180,9 +180,9 @@ internal static partial class ProxmoxSettings
         {
             yield return $"{Section}: set exactly one of {ProxmoxOptions.TokenSecretKey} (or DC_AGENT_PROXMOX__TOKEN_SECRET) and {ProxmoxOptions.TokenSecretFileKey}";
         }
-        else if (hasFile && (!Path.IsPathFullyQualified(options.TokenSecretFile!) || !File.Exists(options.TokenSecretFile)))
+        else if (hasFile && !Path.IsPathFullyQualified(options.TokenSecretFile!))
         {
-            yield return $"{Section}.{ProxmoxOptions.TokenSecretFileKey} must be the absolute path of a file holding the token's secret; '{options.TokenSecretFile}' is not one";
+            yield return $"{Section}.{ProxmoxOptions.TokenSecretFileKey} must be the absolute path of the file holding the token's secret; got '{options.TokenSecretFile}'";
         }
         if (!string.IsNullOrWhiteSpace(options.Fingerprint) && !FingerprintPattern().IsMatch(options.Fingerprint.Trim()))
         {
@@ -214,11 +214,26 @@ internal static partial class ProxmoxSettings
         }
     }
 
-    /// <summary>The token's secret from the setting or the file (its first line).</summary>
-    public static string ReadTokenSecret(ProxmoxOptions options) =>
-        !string.IsNullOrWhiteSpace(options.TokenSecret)
-            ? options.TokenSecret.Trim()
-            : File.ReadAllText(options.TokenSecretFile!).Trim();
+    /// <summary>
+    /// The token's secret from the setting or the file; when the file cannot be read, why (every call then fails with
+    /// that, and <c>doctor</c> shows it, rather than the agent failing to start).
+    /// </summary>
+    public static (string? Secret, string? Problem) ReadTokenSecret(ProxmoxOptions options)
+    {
+        if (!string.IsNullOrWhiteSpace(options.TokenSecret))
+        {
+            return (options.TokenSecret.Trim(), null);
+        }
+        try
+        {
+            var secret = File.ReadAllText(options.TokenSecretFile!).Trim();
+            return secret.Length > 0 ? (secret, null) : (null, $"{Section}.{ProxmoxOptions.TokenSecretFileKey} '{options.TokenSecretFile}' is empty");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return (null, $"{Section}.{ProxmoxOptions.TokenSecretFileKey} '{options.TokenSecretFile}' cannot be read: {ex.Message}");
+        }
+    }
 
     private static IEnumerable<string> ValidateOffering(string key, ProxmoxOfferingOptions offering, string? defaultNode)
     {

@@ -50,8 +50,9 @@ internal sealed class ProxmoxProvisioner(ProxmoxOptions options, ProxmoxClient a
     {
         var options = section.Get<ProxmoxOptions>() ?? new ProxmoxOptions();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<ProxmoxProvisioner>();
-        var (http, pin) = ProxmoxClient.CreateHttpClient(options, ProxmoxSettings.ReadTokenSecret(options));
-        return new ProxmoxProvisioner(options, new ProxmoxClient(http, pin, logger), ProxmoxTimings.Default,
+        var (secret, problem) = ProxmoxSettings.ReadTokenSecret(options);
+        var (http, pin) = ProxmoxClient.CreateHttpClient(options, secret ?? "");
+        return new ProxmoxProvisioner(options, new ProxmoxClient(http, pin, logger, problem), ProxmoxTimings.Default,
             services.GetService<TimeProvider>() ?? TimeProvider.System, logger);
     });
 

@@ -633,7 +633,7 @@ public sealed partial class ProxmoxStandIn : IAsyncDisposable
     private Reply CurrentStatus(Call call) => WithVm(call, vm =>
     {
         // The host works on while nobody reads a task's status (an agent that crashed reads the VM's lock instead).
-        foreach (var task in tasks.Values.Where(t => t.Id == vm.Vmid.ToString(CultureInfo.InvariantCulture) && t.ExitStatus is null).ToList())
+        foreach (var task in tasks.Values.Where(t => t.ExitStatus is null).ToList())
         {
             Advance(task);
         }

@@ -138,9 +138,9 @@ internal static partial class ProxmoxSettings
         }
         foreach (var offering in section.GetSection(ProvisionerKinds.OfferingsKey).GetChildren())
         {
-            foreach (var unknown in ProvisionerKinds.UnknownKeys(offering, ProxmoxOfferingOptions.Keys))
+            foreach (var child in offering.GetChildren().Where(c => !ProxmoxOfferingOptions.Keys.Contains(c.Key, StringComparer.OrdinalIgnoreCase)))
             {
-                yield return unknown;
+                yield return $"'{offering.Path.Replace(':', '.')}.{child.Key}' is not a setting of a {Section} offering; known: {string.Join(", ", ProxmoxOfferingOptions.Keys)}";
             }
         }
 

@@ -54,6 +54,7 @@ internal static class Program
           health_check_interval_seconds   how often to check contracts     (default 300, 1 to 86400)
           [manual] notify_command, notify_webhook, health_check_timeout_seconds
           [docker] endpoint, public_host, ssh_port_range, ... and [docker.offerings."<id>"] image, cpus, memory_mb, ...
+          [proxmox] api_url, token_id, token_secret(_file), fingerprint, node; [proxmox.offerings."<id>"] template_vmid...
           [Logging.LogLevel] Default = "Debug" and the like
 
         Exit codes: 0 done (or stopped cleanly), 1 invalid settings or a failure, 2 bad command line.

@@ -27,6 +27,7 @@ internal static class ProvisionerKinds
     [
         ManualProvisioner.Kind,
         Docker.DockerProvisioner.Kind,
+        Proxmox.ProxmoxProvisioner.Kind,
     ];
 
     public static ProvisionerKind? Find(string name) =>

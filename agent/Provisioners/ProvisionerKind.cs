@@ -26,6 +26,7 @@ internal static class ProvisionerKinds
     public static IReadOnlyList<ProvisionerKind> All { get; } =
     [
         ManualProvisioner.Kind,
+        Hetzner.HetznerProvisioner.Kind,
     ];
 
     public static ProvisionerKind? Find(string name) =>

@@ -10,7 +10,10 @@ using Microsoft.AspNetCore.Http;
 namespace DecentCloud.Tests.Agent.Hetzner;
 
 /// <summary>One request the stand-in received (the token is kept only as whether it was the right one).</summary>
-public sealed record HetznerRequest(string Method, string Path, string Query, string? Body, bool Authorized);
+public sealed record HetznerRequest(string Method, string Path, string Query, string? Body, bool Authorized)
+{
+    public DateTimeOffset At { get; } = DateTimeOffset.UtcNow;
+}
 
 /// <summary>A failure the next matching request gets instead of (or after) its normal handling.</summary>
 public abstract record HetznerFault
@@ -116,6 +119,10 @@ public sealed partial class HetznerStandIn : IAsyncDisposable
         lock (gate)
         {
             var server = NewServer(name, "cx22", "ubuntu-24.04", "x86", "nbg1", new Dictionary<string, string>(labels), status);
+            if (status is "initializing" or "starting")
+            {
+                NewAction("start_server", server.Id, "server", () => server.Status = "running");
+            }
             return server.Id;
         }
     }

@@ -53,6 +53,7 @@ internal static class Program
           heartbeat_interval_seconds      how often to send a heartbeat    (default 60, 1 to 299)
           health_check_interval_seconds   how often to check contracts     (default 300, 1 to 86400)
           [manual] notify_command, notify_webhook, health_check_timeout_seconds
+          [hetzner] token_file or token, api_base_url, request_timeout_seconds, max_retries, action_timeout_seconds; [hetzner.offerings."<id>"] server_type, image, location
           [Logging.LogLevel] Default = "Debug" and the like
 
         Exit codes: 0 done (or stopped cleanly), 1 invalid settings or a failure, 2 bad command line.

@@ -90,12 +90,12 @@ internal sealed partial class HetznerProvisioner(HetznerOptions options, Hetzner
         }
         foreach (var offering in section.GetSection(ProvisionerKinds.OfferingsKey).GetChildren())
         {
-            foreach (var unknown in ProvisionerKinds.UnknownKeys(offering, HetznerOffering.Keys))
+            var at = $"{Name}.{ProvisionerKinds.OfferingsKey}.{offering.Key}";
+            foreach (var unknown in offering.GetChildren().Where(child => !HetznerOffering.Keys.Contains(child.Key, StringComparer.OrdinalIgnoreCase)))
             {
-                yield return unknown;
+                yield return $"'{at}.{unknown.Key}' is not a setting of a {Name} offering; known: {string.Join(", ", HetznerOffering.Keys)}";
             }
             var settings = offering.Get<HetznerOffering>() ?? new HetznerOffering();
-            var at = $"{Name}.{ProvisionerKinds.OfferingsKey}.{offering.Key}";
             if (string.IsNullOrWhiteSpace(settings.ServerType))
             {
                 yield return $"{at}.{HetznerOffering.ServerTypeKey} must name a Hetzner server type, such as cx22";

@@ -225,9 +225,14 @@ public sealed partial class HetznerStandIn : IAsyncDisposable
             }
         }
         var query = request.Query.ToDictionary(q => q.Key, q => q.Value.Select(v => v ?? "").ToArray(), StringComparer.Ordinal);
-        foreach (var problem in contract.CheckRequest(operation, query, json))
+        var problems = contract.CheckRequest(operation, query, json);
+        foreach (var problem in problems)
         {
             violations.Enqueue($"{method} {relative}: {problem}");
+        }
+        if (problems.Count > 0)
+        {
+            return Answer(operation, 422, ErrorBody("invalid_input", $"invalid input: {problems[0]}"));
         }
 
         if (token != Token && token != ReadOnlyToken)

@@ -55,6 +55,7 @@ internal static class Program
           [manual] notify_command, notify_webhook, health_check_timeout_seconds
           [docker] endpoint, public_host, ssh_port_range, ... and [docker.offerings."<id>"] image, cpus, memory_mb, ...
           [proxmox] api_url, token_id, token_secret(_file), fingerprint, node; [proxmox.offerings."<id>"] template_vmid...
+          [hetzner] token_file or token, api_base_url, request_timeout_seconds, max_retries, action_timeout_seconds; [hetzner.offerings."<id>"] server_type, image, location
           [Logging.LogLevel] Default = "Debug" and the like
 
         Exit codes: 0 done (or stopped cleanly), 1 invalid settings or a failure, 2 bad command line.

@@ -28,6 +28,7 @@ internal static class ProvisionerKinds
         ManualProvisioner.Kind,
         Docker.DockerProvisioner.Kind,
         Proxmox.ProxmoxProvisioner.Kind,
+        Hetzner.HetznerProvisioner.Kind,
     ];
 
     public static ProvisionerKind? Find(string name) =>

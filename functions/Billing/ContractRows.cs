@@ -1,6 +1,7 @@
 using Azure;
 using Azure.Data.Tables;
 using DecentCloud.Functions.Marketplace.Contracts;
+using DecentCloud.Functions.Platform;
 
 namespace DecentCloud.Functions.Billing;
 
@@ -108,23 +109,7 @@ public sealed class ContractRows(ContractStore contracts)
     public async Task<bool> TryWriteAllAsync(IReadOnlyList<ITableEntity> rows, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        var actions = rows.Select(row => row.ETag == default
-            ? new TableTransactionAction(TableTransactionActionType.Add, row)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, row.ETag)).ToList();
-        try
-        {
-            var response = await Table.SubmitTransactionAsync(actions, cancellationToken);
-            for (var i = 0; i < rows.Count; i++)
-            {
-                rows[i].ETag = response.Value[i].Headers.ETag ?? default;
-            }
-
-            return true;
-        }
-        catch (TableTransactionFailedException ex) when (ex.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status409Conflict)
-        {
-            return false;
-        }
+        return await TableTransactions.TryWriteAllAsync(Table, rows, cancellationToken);
     }
 
     /// <summary>A webhook or a timer may come before the first contract made the table.</summary>

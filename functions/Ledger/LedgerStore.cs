@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using DecentCloud.Functions.Platform;
 
 namespace DecentCloud.Functions.Ledger;
 
@@ -59,23 +60,7 @@ public sealed class LedgerStore(TableServiceClient tables)
     public async Task<bool> TryWriteAllAsync(IReadOnlyList<ITableEntity> rows, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        var actions = rows.Select(row => row.ETag == default
-            ? new TableTransactionAction(TableTransactionActionType.Add, row)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, row.ETag)).ToList();
-        try
-        {
-            var response = await table.SubmitTransactionAsync(actions, cancellationToken);
-            for (var i = 0; i < rows.Count; i++)
-            {
-                rows[i].ETag = response.Value[i].Headers.ETag ?? default;
-            }
-
-            return true;
-        }
-        catch (TableTransactionFailedException ex) when (ex.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status409Conflict)
-        {
-            return false;
-        }
+        return await TableTransactions.TryWriteAllAsync(table, rows, cancellationToken);
     }
 
     private async Task EnsureTableAsync(CancellationToken cancellationToken)

@@ -16,8 +16,6 @@ public sealed class IcpayEventStore(TableServiceClient tables)
 
     public const int MaxBodyBytes = TableBodies.MaxBodyBytes;
 
-    private const int MaxMarkAttempts = 5;
-
     private readonly TableClient table = tables.GetTableClient(TableName);
     private volatile bool tableExists;
 
@@ -65,31 +63,7 @@ public sealed class IcpayEventStore(TableServiceClient tables)
     public async Task<string> MarkAsync(string eventId, string status, string outcome, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        for (var attempt = 1; ; attempt++)
-        {
-            var found = await table.GetEntityIfExistsAsync<TableEntity>(eventId, EventRowKey, ["Status"], cancellationToken);
-            if (!found.HasValue)
-            {
-                throw new InvalidOperationException($"ICPay event {eventId} has no row to mark {status}");
-            }
-
-            var current = found.Value!.GetString("Status") ?? IcpayEventStatus.Received;
-            if (IcpayEventStatus.Rank(current) >= IcpayEventStatus.Rank(status))
-            {
-                return current;
-            }
-
-            var mark = new TableEntity(eventId, EventRowKey) { ["Status"] = status, ["Outcome"] = outcome, ["ProcessedAt"] = at };
-            try
-            {
-                await table.UpdateEntityAsync(mark, found.Value.ETag, TableUpdateMode.Merge, cancellationToken);
-                return status;
-            }
-            catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status412PreconditionFailed && attempt < MaxMarkAttempts)
-            {
-                // Another copy marked it in between: read it again and decide again.
-            }
-        }
+        return await EventRows.MarkForwardAsync(table, "ICPay", eventId, EventRowKey, status, outcome, at, IcpayEventStatus.Rank, IcpayEventStatus.Received, cancellationToken);
     }
 
     /// <summary>Rows still <c>received</c> that arrived before <paramref name="receivedBefore"/>: processing never finished them.</summary>
@@ -105,19 +79,8 @@ public sealed class IcpayEventStore(TableServiceClient tables)
     }
 
     /// <summary>Counts one re-drive on the row If-Match its ETag; false when someone changed it since it was read.</summary>
-    public async Task<bool> TryCountRequeueAsync(StuckIcpayEvent stuck, DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        var mark = new TableEntity(stuck.EventId, EventRowKey) { ["Requeues"] = stuck.Requeues + 1, ["RequeuedAt"] = at };
-        try
-        {
-            await table.UpdateEntityAsync(mark, stuck.ETag, TableUpdateMode.Merge, cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status404NotFound)
-        {
-            return false;
-        }
-    }
+    public Task<bool> TryCountRequeueAsync(StuckIcpayEvent stuck, DateTimeOffset at, CancellationToken cancellationToken) =>
+        EventRows.TryCountRequeueAsync(table, stuck.EventId, EventRowKey, stuck.Requeues, stuck.ETag, at, cancellationToken);
 
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
     {

@@ -16,8 +16,6 @@ public sealed class StripeEventStore(TableServiceClient tables)
 
     public const int MaxBodyBytes = TableBodies.MaxBodyBytes;
 
-    private const int MaxMarkAttempts = 5;
-
     // The reconciler's own row: no event id starts with an underscore (Stripe's begin with evt_), and event queries filter on RowKey.
     private const string PollPartitionKey = "_reconciler";
     private const string PollRowKey = "poll";
@@ -76,31 +74,7 @@ public sealed class StripeEventStore(TableServiceClient tables)
     public async Task<string> MarkAsync(string eventId, string status, string outcome, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        for (var attempt = 1; ; attempt++)
-        {
-            var found = await table.GetEntityIfExistsAsync<TableEntity>(eventId, EventRowKey, ["Status"], cancellationToken);
-            if (!found.HasValue)
-            {
-                throw new InvalidOperationException($"Stripe event {eventId} has no row to mark {status}");
-            }
-
-            var current = found.Value!.GetString("Status") ?? StripeEventStatus.Received;
-            if (StripeEventStatus.Rank(current) >= StripeEventStatus.Rank(status))
-            {
-                return current;
-            }
-
-            var mark = new TableEntity(eventId, EventRowKey) { ["Status"] = status, ["Outcome"] = outcome, ["ProcessedAt"] = at };
-            try
-            {
-                await table.UpdateEntityAsync(mark, found.Value.ETag, TableUpdateMode.Merge, cancellationToken);
-                return status;
-            }
-            catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status412PreconditionFailed && attempt < MaxMarkAttempts)
-            {
-                // Another copy marked it in between: read it again and decide again.
-            }
-        }
+        return await EventRows.MarkForwardAsync(table, "Stripe", eventId, EventRowKey, status, outcome, at, StripeEventStatus.Rank, StripeEventStatus.Received, cancellationToken);
     }
 
     /// <summary>Whether the event has a row (it was recorded by its first delivery), without reading its body.</summary>
@@ -132,19 +106,8 @@ public sealed class StripeEventStore(TableServiceClient tables)
     /// Counts one re-drive on the row, if nobody changed it since it was read (another reconciler, or processing that
     /// finished meanwhile); false when someone did, and the event is left alone this time.
     /// </summary>
-    public async Task<bool> TryCountRequeueAsync(StuckStripeEvent stuck, DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        var mark = new TableEntity(stuck.EventId, EventRowKey) { ["Requeues"] = stuck.Requeues + 1, ["RequeuedAt"] = at };
-        try
-        {
-            await table.UpdateEntityAsync(mark, stuck.ETag, TableUpdateMode.Merge, cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status404NotFound)
-        {
-            return false;
-        }
-    }
+    public Task<bool> TryCountRequeueAsync(StuckStripeEvent stuck, DateTimeOffset at, CancellationToken cancellationToken) =>
+        EventRows.TryCountRequeueAsync(table, stuck.EventId, EventRowKey, stuck.Requeues, stuck.ETag, at, cancellationToken);
 
     /// <summary>The creation time of the newest event the reconciler has seen in Stripe's list; null before its first run.</summary>
     public async Task<DateTimeOffset?> PolledUpToAsync(CancellationToken cancellationToken)

@@ -101,6 +101,8 @@ public sealed partial class FuzzTests(AzuriteFixture storage, ITestOutputHelper 
     {
         var settings = AppFunctions.OfThisApp.All.Where(f => f.Http is null).ToDictionary(f => $"AzureWebJobs.{f.Name}.Disabled", _ => (string?)"true");
         settings["CHATWOOT_WEBHOOK_SECRET"] = ChatwootSecret;
+        // ICPay is optional per deployment (503 without its secret); configured here so its routes meet the fuzz inputs.
+        settings["ICPAY_WEBHOOK_SECRET"] = "sk_test_icpay_secret_for_the_fuzz_test";
         return TestFunctionApp.StartAsync(storage.ConnectionString, settings: settings);
     }
 

@@ -1,3 +1,4 @@
+using DecentCloud.Functions.Ledger.Payouts;
 using DecentCloud.Functions.Ledger.Releases;
 using DecentCloud.Functions.Platform.Configuration;
 
@@ -11,6 +12,8 @@ public static class LedgerServices
         services.AddSettings<ReleaseOptions>();
         return services
             .AddSingleton<LedgerStore>()
-            .AddSingleton<PaymentReleases>();
+            .AddSingleton<PaymentReleases>()
+            .AddSingleton<Earnings>()
+            .AddSingleton<PayoutRecorder>();
     }
 }

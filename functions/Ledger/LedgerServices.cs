@@ -1,4 +1,5 @@
 using DecentCloud.Functions.Ledger.Payouts;
+using DecentCloud.Functions.Ledger.Reconciliation;
 using DecentCloud.Functions.Ledger.Releases;
 using DecentCloud.Functions.Platform.Configuration;
 
@@ -14,6 +15,7 @@ public static class LedgerServices
             .AddSingleton<LedgerStore>()
             .AddSingleton<PaymentReleases>()
             .AddSingleton<Earnings>()
-            .AddSingleton<PayoutRecorder>();
+            .AddSingleton<PayoutRecorder>()
+            .AddSingleton<LedgerReconciliation>();
     }
 }

@@ -94,6 +94,13 @@ public sealed class LedgerStore(TableServiceClient tables)
         }
     }
 
+    /// <summary>Writes the row whatever is there (a report that the last run replaces).</summary>
+    public async Task UpsertAsync(ITableEntity row, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        await table.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken);
+    }
+
     /// <summary>Deletes the row If-Match its ETag; false when it changed since read or is gone (412, 404).</summary>
     public async Task<bool> TryDeleteAsync(ITableEntity row, CancellationToken cancellationToken)
     {

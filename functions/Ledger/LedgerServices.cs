@@ -1,3 +1,5 @@
+using DecentCloud.Functions.Ledger.Payouts;
+using DecentCloud.Functions.Ledger.Reconciliation;
 using DecentCloud.Functions.Ledger.Releases;
 using DecentCloud.Functions.Platform.Configuration;
 
@@ -11,6 +13,9 @@ public static class LedgerServices
         services.AddSettings<ReleaseOptions>();
         return services
             .AddSingleton<LedgerStore>()
-            .AddSingleton<PaymentReleases>();
+            .AddSingleton<PaymentReleases>()
+            .AddSingleton<Earnings>()
+            .AddSingleton<PayoutRecorder>()
+            .AddSingleton<LedgerReconciliation>();
     }
 }

@@ -63,6 +63,44 @@ public sealed class LedgerStore(TableServiceClient tables)
         return await TableTransactions.TryWriteAllAsync(table, rows, cancellationToken);
     }
 
+    /// <summary>Adds the row; false when it exists already (storage answered 409).</summary>
+    public async Task<bool> TryAddAsync(ITableEntity row, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        try
+        {
+            var response = await table.AddEntityAsync(row, cancellationToken);
+            row.ETag = response.Headers.ETag ?? default;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status409Conflict)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Writes the row whatever is there (a report that the last run replaces).</summary>
+    public async Task UpsertAsync(ITableEntity row, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        await table.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken);
+    }
+
+    /// <summary>Deletes the row If-Match its ETag; false when it changed since read or is gone (412, 404).</summary>
+    public async Task<bool> TryDeleteAsync(ITableEntity row, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        try
+        {
+            await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status404NotFound)
+        {
+            return false;
+        }
+    }
+
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
     {
         if (!tableExists)

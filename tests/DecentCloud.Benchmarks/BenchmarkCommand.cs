@@ -10,7 +10,7 @@ namespace DecentCloud.Benchmarks;
 internal static class BenchmarkCommand
 {
     private const string Usage =
-        "usage: dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|webhooks|orchestrations|agents|pdf|all] [--quick] [--no-docs]\n" +
+        "usage: dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|webhooks|orchestrations|agents|pdf|releases|all] [--quick] [--no-docs]\n" +
         "  startup         process start until GET /api/health answers 200: the local Functions host and the app's worker against a bare ASP.NET Core app\n" +
         "  queues          messages/s through a no-op queue function (local host and a real worker) against a raw receive-and-delete loop\n" +
         "  webhooks        Stripe webhook acknowledgement through the local host and the worker against a bare queue put, and webhooks/s under concurrency\n" +
@@ -19,6 +19,7 @@ internal static class BenchmarkCommand
         "  agents          dc-agent's signed pending-work poll through the local host and the worker against the same reads through the Azure SDK\n" +
         "                  (polls/s), and the latency of 1,000 agents each polling every 30 s (open loop)\n" +
         "  pdf             InvoicePdf.Render time, allocations and size for an invoice and a credit note\n" +
+        "  releases        the release timer's work (PaymentReleases.ReleaseAllAsync) over 10,000 paid contracts in service: time and storage requests per contract\n" +
         "  all             every one of them, one after the other (the default)\n" +
         "  --quick         fewer runs and messages, for trying the benchmark out; implies --no-docs\n" +
         "  --no-docs       print the figures but leave docs/performance.md alone";
@@ -32,7 +33,7 @@ internal static class BenchmarkCommand
         {
             switch (arg)
             {
-                case "startup" or "queues" or "webhooks" or "orchestrations" or "agents" or "pdf" or "all":
+                case "startup" or "queues" or "webhooks" or "orchestrations" or "agents" or "pdf" or "releases" or "all":
                     which = arg;
                     break;
                 case "--quick":
@@ -114,6 +115,14 @@ internal static class BenchmarkCommand
                 pdf.PrintSummary();
                 passed &= pdf.Passed;
                 Publish(writeDocs, PdfResult.SectionId, pdf.ToMarkdown(machine));
+            }
+
+            if (which is "releases" or "all")
+            {
+                var releases = await ReleasesBenchmark.RunAsync(quick ? ReleasesPlan.Quick : ReleasesPlan.Full, cancel.Token);
+                releases.PrintSummary();
+                passed &= releases.Passed;
+                Publish(writeDocs, ReleasesResult.SectionId, releases.ToMarkdown(machine));
             }
 
             Progress.Line($"finished in {total.Elapsed.TotalSeconds:F0} s: {(passed ? "every target met (PASS)" : "a target was missed (FAIL)")}");

@@ -19,8 +19,8 @@ internal static class PerformanceDoc
         `<!-- benchmark:NAME:end -->`; a run rewrites only its own sections and leaves the rest of this
         file alone, so a new benchmark adds its own section and text outside the markers stays.
 
-        Start-up, queue throughput, the Stripe webhook's acknowledgement, orchestrations, agents' polls and the invoice PDF:
-        `dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|webhooks|orchestrations|agents|pdf|all]`
+        Start-up, queue throughput, the Stripe webhook's acknowledgement, orchestrations, agents' polls, the invoice PDF and the release timer:
+        `dotnet run -c Release --project tests/DecentCloud.Benchmarks -- [startup|queues|webhooks|orchestrations|agents|pdf|releases|all]`
         (`--quick` tries it out without writing here).
 
         """;

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using DecentCloud.Functions.Billing.Icpay;
 using DecentCloud.Functions.Billing.Invoices;
 using DecentCloud.Functions.Billing.Payments;
+using DecentCloud.Functions.Ledger;
 using DecentCloud.Functions.Marketplace.Contracts;
 using DecentCloud.Tests.Support;
 using UglyToad.PdfPig;
@@ -109,6 +110,32 @@ public sealed partial class IcpayPaymentTests(IcpayAppFixture billing) : IClassF
         Assert.Equal(paymentId, paid.PaidSessionId);
         var payment = (await Marketplace.PaymentAsync(app, contract.Id, paymentId))!;
         Assert.Equal((PaymentStatus.Paid, PaymentMethods.Icpay, "17850000", 1785L), (payment.Status, payment.Method, payment.TokenAmount, payment.AmountTotalMinor));
+    }
+
+    [Fact]
+    public async Task A_completed_payment_posts_one_balanced_payment_on_the_ledger_into_the_contracts_escrow()
+    {
+        var (contract, checkout) = await CheckedOutAsync();
+        var paymentId = IcpayEvents.NewPaymentId();
+
+        await DeliverAsync(EventFor(checkout, paymentId));
+        await DeliverAsync(EventFor(checkout, paymentId));
+
+        var rows = app.Services.GetRequiredService<DecentCloud.Functions.Billing.ContractRows>();
+        List<LedgerTransactionEntity> ledger = [];
+        await Eventually.HoldsAsync(async () =>
+        {
+            ledger = await rows.ListAsync<LedgerTransactionEntity>(contract.Id, LedgerTransactionEntity.RowKeyPrefix, CancellationToken.None);
+            return ledger.Count > 0;
+        }, $"contract {contract.Id}'s payment is on the ledger");
+        await InvoicedAsync(contract.Id);
+
+        var posted = Assert.Single(ledger);
+        Assert.Equal(("payment", $"payment:icpay:{paymentId}", "EUR"), (posted.Kind, posted.IdempotencyKey, posted.Currency));
+        Assert.True(LedgerBalances.IsBalanced(posted));
+        var balances = LedgerBalances.Of(ledger);
+        Assert.Equal(1785L, balances.Debit(LedgerAccounts.PaymentsReceived, "EUR"));
+        Assert.Equal(1785L, balances.Credit(LedgerAccounts.Escrow(contract.Id), "EUR"));
     }
 
     [Fact]

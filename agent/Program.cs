@@ -185,6 +185,7 @@ internal static class Program
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(configuration);
         services.AddOptions<AgentOptions>().Bind(configuration).PostConfigure(o => o.ResolvePaths(baseDirectory)).ValidateOnStart();
+        services.AddSingleton(new AgentConfigFolder(baseDirectory));
         services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
 
         services.AddSingleton(sp => AgentIdentity.Load(sp.GetRequiredService<IOptions<AgentOptions>>().Value.AgentKeyFile));

@@ -5,7 +5,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using DecentCloud.Agent.Api;
-using DecentCloud.Agent.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -396,9 +395,5 @@ internal sealed class DockerProvisioner(DockerOptions options, DockerClient dock
     private static string Short(string id) => id.Length > 12 ? id[..12] : id;
 
     /// <summary>The folder of the config file, against which relative TLS paths are taken (as for the agent's own files).</summary>
-    private static string ConfigFolder(IServiceProvider services) =>
-        services.GetRequiredService<IConfiguration>() is IConfigurationBuilder builder
-        && builder.Sources.OfType<TomlConfigurationSource>().LastOrDefault() is { } toml
-            ? Path.GetDirectoryName(toml.Path)!
-            : Directory.GetCurrentDirectory();
+    private static string ConfigFolder(IServiceProvider services) => AgentConfigFolder.Of(services).Path;
 }

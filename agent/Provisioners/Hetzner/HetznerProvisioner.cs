@@ -36,11 +36,21 @@ internal sealed partial class HetznerProvisioner(HetznerOptions options, Hetzner
 
     public IReadOnlyList<string> Capabilities { get; } = ["hetzner", "ssh"];
 
+    /// <summary>A relative <c>token_file</c> is taken from the config file's folder, as the agent's own files are.</summary>
+    private static HetznerOptions WithTokenFileResolved(HetznerOptions options, AgentConfigFolder folder)
+    {
+        if (!string.IsNullOrWhiteSpace(options.TokenFile))
+        {
+            options.TokenFile = folder.Resolve(options.TokenFile);
+        }
+        return options;
+    }
+
     private TimeSpan ActionTimeout => TimeSpan.FromSeconds(options.ActionTimeoutSeconds);
 
     /// <summary>Its settings are <c>[hetzner]</c> (<see cref="HetznerOptions"/>).</summary>
     public static ProvisionerKind Kind { get; } = new(Name, ValidateSection, (services, section) => Create(
-        section.Get<HetznerOptions>() ?? new HetznerOptions(),
+        WithTokenFileResolved(section.Get<HetznerOptions>() ?? new HetznerOptions(), AgentConfigFolder.Of(services)),
         services.GetRequiredService<TimeProvider>(),
         services.GetRequiredService<ILoggerFactory>()));
 
@@ -67,10 +77,6 @@ internal sealed partial class HetznerProvisioner(HetznerOptions options, Hetzner
         {
             yield return $"{Name}: set one of {Name}.{HetznerOptions.TokenFileKey} (a file holding the project's API token) or {Name}.{HetznerOptions.TokenKey} "
                 + $"(or the DC_AGENT_HETZNER__TOKEN variable){(hasToken ? ", not both" : "")}";
-        }
-        if (hasFile && !Path.IsPathFullyQualified(options.TokenFile!))
-        {
-            yield return $"{Name}.{HetznerOptions.TokenFileKey} must be an absolute path; got '{options.TokenFile}'";
         }
         if (options.ApiBaseUrl is not { IsAbsoluteUri: true } url || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
         {

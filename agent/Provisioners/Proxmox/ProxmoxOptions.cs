@@ -180,10 +180,6 @@ internal static partial class ProxmoxSettings
         {
             yield return $"{Section}: set exactly one of {ProxmoxOptions.TokenSecretKey} (or DC_AGENT_PROXMOX__TOKEN_SECRET) and {ProxmoxOptions.TokenSecretFileKey}";
         }
-        else if (hasFile && !Path.IsPathFullyQualified(options.TokenSecretFile!))
-        {
-            yield return $"{Section}.{ProxmoxOptions.TokenSecretFileKey} must be the absolute path of the file holding the token's secret; got '{options.TokenSecretFile}'";
-        }
         if (!string.IsNullOrWhiteSpace(options.Fingerprint) && !FingerprintPattern().IsMatch(options.Fingerprint.Trim()))
         {
             yield return $"{Section}.{ProxmoxOptions.FingerprintKey} must be the certificate's SHA-256 fingerprint as 32 hex pairs separated by ':' (what 'pvenode cert info' prints)";

@@ -49,6 +49,11 @@ internal sealed class ProxmoxProvisioner(ProxmoxOptions options, ProxmoxClient a
     public static ProvisionerKind Kind { get; } = new(Name, ProxmoxSettings.Validate, (services, section) =>
     {
         var options = section.Get<ProxmoxOptions>() ?? new ProxmoxOptions();
+        if (!string.IsNullOrWhiteSpace(options.TokenSecretFile))
+        {
+            // Taken from the config file's folder when relative, as the agent's own files are.
+            options.TokenSecretFile = AgentConfigFolder.Of(services).Resolve(options.TokenSecretFile);
+        }
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<ProxmoxProvisioner>();
         var (secret, problem) = ProxmoxSettings.ReadTokenSecret(options);
         var (http, pin) = ProxmoxClient.CreateHttpClient(options, secret ?? "");

@@ -45,7 +45,6 @@ public sealed class HetznerSettingsTests
             [
                 "'hetzner.tokn' is not a setting of the hetzner provisioner; known: token, token_file, api_base_url, request_timeout_seconds, max_retries, action_timeout_seconds, offerings",
                 "hetzner: set one of hetzner.token_file (a file holding the project's API token) or hetzner.token (or the DC_AGENT_HETZNER__TOKEN variable), not both",
-                "hetzner.token_file must be an absolute path; got 'hetzner.token'",
                 "hetzner.api_base_url must be an absolute http:// or https:// URL, such as https://api.hetzner.cloud/v1",
                 "hetzner.request_timeout_seconds must be between 1 and 300 seconds; got 0",
                 "hetzner.max_retries must be between 0 and 10; got 11",

@@ -124,6 +124,34 @@ public sealed class ProxmoxSettingsTests
         Assert.StartsWith("proxmox: proxmox.token_secret_file '/nonexistent/proxmox-token' cannot be read: ", check.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_relative_token_file_is_taken_from_the_config_files_folder()
+    {
+        var folder = Directory.CreateTempSubdirectory("dc-agent-proxmox-");
+        try
+        {
+            var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["proxmox:api_url"] = "https://127.0.0.1:1",
+                ["proxmox:token_id"] = ProxmoxStandIn.TokenId,
+                ["proxmox:token_secret_file"] = "secrets/proxmox-token",
+                ["proxmox:node"] = ProxmoxStandIn.Node,
+            }).Build().GetSection("proxmox");
+            Assert.Empty(ProxmoxProvisioner.Kind.Validate(section));
+            using var services = new ServiceCollection().AddLogging().AddSingleton(new AgentConfigFolder(folder.FullName)).BuildServiceProvider();
+
+            var checks = await ProxmoxProvisioner.Kind.Create(services, section).VerifySetupAsync(CancellationToken.None);
+
+            // Not there yet: doctor names the file where the agent looked, in the config file's folder.
+            var check = Assert.Single(checks);
+            Assert.StartsWith($"proxmox: proxmox.token_secret_file '{Path.Combine(folder.FullName, "secrets", "proxmox-token")}' cannot be read: ", check.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     private static TempFile Write(string toml) => new(toml);
 
     private sealed class TempFile : IDisposable

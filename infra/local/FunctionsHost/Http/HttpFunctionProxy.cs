@@ -66,8 +66,10 @@ internal sealed partial class HttpFunctionProxy(
         var aborted = context.RequestAborted;
         using var forwarding = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         using var invocation = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        var forwarded = ForwardAsync(context, workerUri, invocationId, forwarding.Token);
+        // The invocation first: it has the longer way to the worker (the gRPC stream), and the worker starts the function
+        // once both have arrived.
         var invoked = invoker.InvokeAsync(function, Request(function, context, invocationId), invocation.Token);
+        var forwarded = ForwardAsync(context, workerUri, invocationId, forwarding.Token);
         var first = await Task.WhenAny(forwarded, invoked);
         if (first == forwarded && forwarded.IsFaulted && !aborted.IsCancellationRequested && Unreadable(forwarded.Exception) is { } unreadable)
         {

@@ -72,7 +72,7 @@ internal sealed partial class FunctionsWorker : IAsyncDisposable
     /// <summary>Asks the worker to stop (WorkerTerminate), waits a little for it, then kills it; stops the gRPC server.</summary>
     public async ValueTask DisposeAsync()
     {
-        Channel.Post(new StreamingMessage { WorkerTerminate = new WorkerTerminate { GracePeriod = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TerminateGrace) } });
+        await Channel.SendAsync(new StreamingMessage { WorkerTerminate = new WorkerTerminate { GracePeriod = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TerminateGrace) } });
         await process.StopAsync(TerminateGrace);
         Channel.Close(new WorkerUnavailableException("The host is stopping."));
         await process.DisposeAsync();

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.Azure.Functions.Worker.Grpc.Messages;
 
@@ -8,18 +7,23 @@ namespace DecentCloud.FunctionsHost.Worker;
 
 /// <summary>
 /// The host's end of one worker's FunctionRpc EventStream. Requests are matched to their responses by request id
-/// (the worker echoes it), invocations by invocation id; messages are written by one loop, as a gRPC stream needs. The
-/// worker's log messages (RpcLog) become log lines of the host, under the trace id of their invocation.
+/// (the worker echoes it), invocations by invocation id. A gRPC stream takes one write at a time: each sender writes its
+/// message itself, in turn, behind a gate (first come, first written), so an invocation reaches the worker without
+/// waiting for a writer loop to be scheduled. The worker's log messages (RpcLog) become log lines of the host, under the
+/// trace id of their invocation.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The write gate's wait handle is never asked for (AvailableWaitHandle), so the gate holds nothing to dispose.")]
 internal sealed partial class WorkerChannel(string workerId, ILoggerFactory loggers)
 {
-    private readonly Channel<StreamingMessage> outgoing = Channel.CreateUnbounded<StreamingMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim writeGate = new(1, 1);
+    private readonly TaskCompletionSource<IServerStreamWriter<StreamingMessage>> writer = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<StreamingMessage>> requests = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Invocation> invocations = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ILogger logger = loggers.CreateLogger<WorkerChannel>();
     private Exception? closedBecause;
+    private CancellationToken streamAborted;
 
     public string WorkerId { get; } = workerId;
 
@@ -37,7 +41,8 @@ internal sealed partial class WorkerChannel(string workerId, ILoggerFactory logg
             throw new InvalidOperationException($"Worker {WorkerId} opened a second stream.");
         }
 
-        var writing = WriteAsync(outgoingStream, cancellationToken);
+        streamAborted = cancellationToken;
+        writer.TrySetResult(outgoingStream);
         Task reading;
 
         // The stream lives as long as the worker: its messages are read outside the gRPC call's logging scopes and
@@ -47,14 +52,12 @@ internal sealed partial class WorkerChannel(string workerId, ILoggerFactory logg
             reading = Task.Run(() => ReadAsync(incoming, cancellationToken), CancellationToken.None);
         }
 
-        try
-        {
-            await reading;
-        }
-        finally
-        {
-            await writing;
-        }
+        await reading;
+
+        // The stream is closed by now (ReadAsync closes it as it ends): a write under way is let finish before the call
+        // returns, after which gRPC allows none; every later sender finds the stream closed.
+        await writeGate.WaitAsync(CancellationToken.None);
+        writeGate.Release();
     }
 
     /// <summary>Sends a request and waits for the worker's answer to it.</summary>
@@ -93,7 +96,7 @@ internal sealed partial class WorkerChannel(string workerId, ILoggerFactory logg
         {
             ThrowIfClosed();
             await WriteAsync(new StreamingMessage { RequestId = Guid.NewGuid().ToString(), InvocationRequest = request });
-            await using var cancel = cancellationToken.Register(() => outgoing.Writer.TryWrite(
+            await using var cancel = cancellationToken.Register(() => _ = SendAsync(
                 new StreamingMessage { InvocationCancel = new InvocationCancel { InvocationId = request.InvocationId } }));
             return await invocation.Response.Task;
         }
@@ -103,8 +106,18 @@ internal sealed partial class WorkerChannel(string workerId, ILoggerFactory logg
         }
     }
 
-    /// <summary>Sends a message that has no answer (WorkerTerminate).</summary>
-    public void Post(StreamingMessage message) => outgoing.Writer.TryWrite(message);
+    /// <summary>Sends a message that has no answer (WorkerTerminate, InvocationCancel); a stream already gone is not an error here.</summary>
+    public async Task SendAsync(StreamingMessage message)
+    {
+        try
+        {
+            await WriteAsync(message);
+        }
+        catch (WorkerUnavailableException ex)
+        {
+            LogNotSent(logger, ex, message.ContentCase);
+        }
+    }
 
     /// <summary>Fails every request still waiting and stops writing; the stream then ends.</summary>
     public void Close(Exception reason)
@@ -114,7 +127,7 @@ internal sealed partial class WorkerChannel(string workerId, ILoggerFactory logg
             return;
         }
 
-        outgoing.Writer.TryComplete();
+        writer.TrySetException(reason);
         foreach (var request in requests.Values)
         {
             request.TrySetException(reason);
@@ -139,28 +152,32 @@ internal sealed partial class WorkerChannel(string workerId, ILoggerFactory logg
 
     private async Task WriteAsync(StreamingMessage message)
     {
+        ThrowIfClosed();
+        IServerStreamWriter<StreamingMessage> stream;
         try
         {
-            await outgoing.Writer.WriteAsync(message);
+            stream = await writer.Task;
         }
-        catch (ChannelClosedException ex)
+        catch (Exception ex) when (ex is not WorkerUnavailableException)
         {
-            throw new WorkerUnavailableException($"Worker {WorkerId} is no longer connected.", closedBecause ?? ex);
+            throw new WorkerUnavailableException($"Worker {WorkerId} is no longer connected.", ex);
         }
-    }
 
-    private async Task WriteAsync(IServerStreamWriter<StreamingMessage> stream, CancellationToken cancellationToken)
-    {
+        await writeGate.WaitAsync(CancellationToken.None);
         try
         {
-            await foreach (var message in outgoing.Reader.ReadAllAsync(cancellationToken))
-            {
-                await stream.WriteAsync(message, cancellationToken);
-            }
+            ThrowIfClosed();
+            await stream.WriteAsync(message, streamAborted);
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException)
         {
-            Close(new WorkerUnavailableException($"Could not write to worker {WorkerId}.", ex));
+            var failure = new WorkerUnavailableException($"Could not write to worker {WorkerId}.", ex);
+            Close(failure);
+            throw failure;
+        }
+        finally
+        {
+            writeGate.Release();
         }
     }
 
@@ -249,6 +266,9 @@ internal sealed partial class WorkerChannel(string workerId, ILoggerFactory logg
             target.Log(level, eventId, log.Message, WorkerException.From(log.Exception), static (message, _) => message);
         }
     }
+
+    [LoggerMessage(EventId = 1234, Level = LogLevel.Debug, Message = "{Kind} was not sent: the worker's stream is closed")]
+    private static partial void LogNotSent(ILogger logger, Exception exception, StreamingMessage.ContentOneofCase kind);
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "The worker sent {Kind} for {Id}, which the host is not waiting for")]
     private static partial void LogUnmatched(ILogger logger, StreamingMessage.ContentOneofCase kind, string id);

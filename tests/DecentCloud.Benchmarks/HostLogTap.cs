@@ -22,7 +22,17 @@ internal sealed class HostLogTap : ILoggerProvider
     private readonly Dictionary<string, ProblemKind> kinds = new(StringComparer.Ordinal);
     private QueueCount? count;
     private int problemCount;
+    private int expectedCount;
     private int workerProcessId;
+
+    /// <summary>
+    /// Warnings the run provokes on purpose (category and event as the host logs them), counted in <see cref="Expected"/>
+    /// rather than as problems.
+    /// </summary>
+    public Func<string, EventId, bool> IsExpected { get; init; } = (_, _) => false;
+
+    /// <summary>Warnings that <see cref="IsExpected"/> accepted.</summary>
+    public int Expected => Volatile.Read(ref expectedCount);
 
     /// <summary>The worker's process id, once the host has started it; 0 before.</summary>
     public int WorkerProcessId => Volatile.Read(ref workerProcessId);
@@ -78,6 +88,12 @@ internal sealed class HostLogTap : ILoggerProvider
 
         if (level < LogLevel.Warning)
         {
+            return;
+        }
+
+        if (level == LogLevel.Warning && IsExpected(category, eventId))
+        {
+            Interlocked.Increment(ref expectedCount);
             return;
         }
 

@@ -36,6 +36,12 @@ internal enum WebhookSeries
 
     /// <summary>Both bare writes at once: the webhook's storage work without the host.</summary>
     InsertAndPut,
+
+    /// <summary>
+    /// The same event signed with another secret, through the local host and the worker: refused 400 once the signature
+    /// fails, before any storage; what the host and the worker cost on their own.
+    /// </summary>
+    Refused,
 }
 
 /// <summary>One series' timings, in milliseconds, and the requests that did not succeed.</summary>
@@ -63,11 +69,12 @@ internal sealed record BurstRun(WebhookSeries Series, int Concurrency, double Se
 internal sealed class WebhookBenchmark
 {
     public const string WebhookSecret = "whsec_benchmark_not_secret_0000000000000000";
+    public const string WrongSecret = "whsec_benchmark_wrong_secret_000000000000000";
     public const string BareQueueName = "bench-bare-stripe-events";
     public const string BareTableName = "BenchBareStripeEvents";
 
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
-    private static readonly WebhookSeries[] Rotation = [WebhookSeries.Webhook, WebhookSeries.QueuePut, WebhookSeries.TableInsert, WebhookSeries.InsertAndPut];
+    private static readonly WebhookSeries[] Rotation = [WebhookSeries.Webhook, WebhookSeries.QueuePut, WebhookSeries.TableInsert, WebhookSeries.InsertAndPut, WebhookSeries.Refused];
 
     private readonly HttpClient http;
     private readonly QueueClient bareQueue;
@@ -100,7 +107,9 @@ internal sealed class WebhookBenchmark
         // while the next ones arrive, and its reads and writes would share Azurite with the writes timed here.
         settings["AzureWebJobs.ProcessStripeEvent.Disabled"] = "true";
         var encoding = QueueSettings.FromRepository().Encoding;
-        await using var app = await HostedApp.StartAsync(outputs.FunctionApp, settings, log: null, cancellationToken);
+        // The refused series makes the webhook log one warning per request (its event's name, as the worker sends it).
+        var log = new HostLogTap { IsExpected = (category, eventId) => category == typeof(StripeWebhook).FullName && eventId.Name == "LogRefused" };
+        await using var app = await HostedApp.StartAsync(outputs.FunctionApp, settings, log, cancellationToken);
         Progress.Line($"webhooks: local host listening on {app.BaseAddress} (worker process {app.Log.WorkerProcessId}), ProcessStripeEvent disabled, queue message encoding {encoding}");
 
         var retries = new RetryCounter();
@@ -138,7 +147,7 @@ internal sealed class WebhookBenchmark
                       $"{stored.Messages} messages on {StripeWebhook.QueueName}, for {benchmark.failures.Accepted} events acknowledged; " +
                       $"{app.Log.Problems} warnings or errors logged by the host and the worker");
 
-        return new WebhookResult(plan, encoding.ToString(), sizes, sequential, bursts, benchmark.failures.Snapshot(), stored, retries.Count, app.Log.ProblemKinds, azuriteAge.Elapsed, loadBefore, loadAfter);
+        return new WebhookResult(plan, encoding.ToString(), sizes, sequential, bursts, benchmark.failures.Snapshot(), stored, retries.Count, app.Log.ProblemKinds, app.Log.Expected, azuriteAge.Elapsed, loadBefore, loadAfter);
     }
 
     /// <summary>
@@ -201,7 +210,8 @@ internal sealed class WebhookBenchmark
     {
         var sample = samples.Event(Interlocked.Increment(ref sequence), DateTimeOffset.UtcNow);
         var message = BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(new StripeEventMessage(sample.Id, StripeEventSamples.EventType, sample.Created, sample.Body), QueueJson.Options));
-        return new Prepared(sample, StripeEventSamples.SignatureHeader(sample.Body, WebhookSecret, DateTimeOffset.UtcNow), message, Row(sample));
+        var now = DateTimeOffset.UtcNow;
+        return new Prepared(sample, StripeEventSamples.SignatureHeader(sample.Body, WebhookSecret, now), StripeEventSamples.SignatureHeader(sample.Body, WrongSecret, now), message, Row(sample));
     }
 
     /// <summary>The row StripeEventStore writes for an event: the same properties, the body in one binary chunk.</summary>
@@ -218,33 +228,34 @@ internal sealed class WebhookBenchmark
 
     private async Task<(double Ms, bool Ok)> TimeAsync(WebhookSeries series, Prepared request, CancellationToken cancellationToken)
     {
-        if (series == WebhookSeries.Webhook)
+        if (series is WebhookSeries.Webhook or WebhookSeries.Refused)
         {
-            return await TimeWebhookAsync(request, cancellationToken);
+            return await TimeWebhookAsync(request, series == WebhookSeries.Refused, cancellationToken);
         }
 
         var started = Stopwatch.GetTimestamp();
         var ok = series switch
         {
-            WebhookSeries.QueuePut => await BareAsync(() => bareQueue.SendMessageAsync(request.Message, cancellationToken: cancellationToken)),
+            WebhookSeries.QueuePut => await BareAsync(() => bareQueue.SendMessageAsync(request.Message, visibilityTimeout: null, timeToLive: QueueWriter.Forever, cancellationToken)),
             WebhookSeries.TableInsert => await BareAsync(() => bareTable.AddEntityAsync(request.Row, cancellationToken)),
             _ => (await Task.WhenAll(
                 BareAsync(() => bareTable.AddEntityAsync(request.Row, cancellationToken)),
-                BareAsync(() => bareQueue.SendMessageAsync(request.Message, cancellationToken: cancellationToken)))).All(written => written),
+                BareAsync(() => bareQueue.SendMessageAsync(request.Message, visibilityTimeout: null, timeToLive: QueueWriter.Forever, cancellationToken)))).All(written => written),
         };
         return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, ok);
     }
 
     /// <summary>From <c>SendAsync</c> until the answer is read (the client buffers it); its status and body are checked after.</summary>
-    private async Task<(double Ms, bool Ok)> TimeWebhookAsync(Prepared request, CancellationToken cancellationToken)
+    private async Task<(double Ms, bool Ok)> TimeWebhookAsync(Prepared request, bool refused, CancellationToken cancellationToken)
     {
-        using var message = request.WebhookRequest();
+        using var message = refused ? request.RefusedRequest() : request.WebhookRequest();
         var started = Stopwatch.GetTimestamp();
         try
         {
             using var response = await http.SendAsync(message, cancellationToken);
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            return (elapsed, failures.Webhook(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken)));
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            return (elapsed, refused ? failures.Refused(response.StatusCode, body) : failures.Webhook(response.StatusCode, body));
         }
         catch (Exception ex) when ((ex is HttpRequestException or TaskCanceledException) && !cancellationToken.IsCancellationRequested)
         {
@@ -294,15 +305,20 @@ internal sealed class WebhookBenchmark
         return new StoredEvents(rows, messages);
     }
 
-    private sealed record Prepared(SampleEvent Sample, string SignatureHeader, BinaryData Message, TableEntity Row)
+    private sealed record Prepared(SampleEvent Sample, string SignatureHeader, string WrongSignatureHeader, BinaryData Message, TableEntity Row)
     {
-        public HttpRequestMessage WebhookRequest()
+        public HttpRequestMessage WebhookRequest() => Request(SignatureHeader);
+
+        /// <summary>The same event, signed with another secret: the webhook refuses it before storing anything.</summary>
+        public HttpRequestMessage RefusedRequest() => Request(WrongSignatureHeader);
+
+        private HttpRequestMessage Request(string signatureHeader)
         {
             var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/webhooks/stripe")
             {
                 Content = new StringContent(Sample.Body, Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
             };
-            request.Headers.TryAddWithoutValidation("Stripe-Signature", SignatureHeader);
+            request.Headers.TryAddWithoutValidation("Stripe-Signature", signatureHeader);
             return request;
         }
     }
@@ -320,6 +336,7 @@ internal sealed class WebhookFailures
     private readonly List<string> examples = [];
     private int accepted;
     private int notOk;
+    private int refused;
     private int bare;
 
     public int Accepted => Volatile.Read(ref accepted);
@@ -344,6 +361,20 @@ internal sealed class WebhookFailures
         return true;
     }
 
+    /// <summary>A request signed with the wrong secret must be refused: 400, the signature named as the failed check.</summary>
+    public bool Refused(HttpStatusCode status, string body)
+    {
+        if (status == HttpStatusCode.BadRequest && body.Contains("\"check\":\"signature\"", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref refused);
+            return true;
+        }
+
+        Interlocked.Increment(ref notOk);
+        Note($"a wrongly signed webhook was answered HTTP {(int)status}: {Shorten(body)}");
+        return false;
+    }
+
     public bool NoAnswer(Exception ex)
     {
         Interlocked.Increment(ref notOk);
@@ -362,7 +393,7 @@ internal sealed class WebhookFailures
     {
         lock (examples)
         {
-            return new FailureCounts(Accepted, Volatile.Read(ref notOk), Volatile.Read(ref bare), [.. examples]);
+            return new FailureCounts(Accepted, Volatile.Read(ref refused), Volatile.Read(ref notOk), Volatile.Read(ref bare), [.. examples]);
         }
     }
 
@@ -399,5 +430,6 @@ internal sealed class WebhookFailures
 }
 
 /// <param name="Accepted">Webhook requests answered 200 as a new event, warm-up included.</param>
-/// <param name="NotOk">Webhook requests answered other than 200, or 200 without a receipt, or not at all, warm-up included.</param>
-internal sealed record FailureCounts(int Accepted, int NotOk, int BareFailures, IReadOnlyList<string> Examples);
+/// <param name="Refused">Wrongly signed webhook requests answered 400 for their signature, warm-up included.</param>
+/// <param name="NotOk">Webhook requests answered other than 200 (400 for a wrongly signed one), or 200 without a receipt, or not at all, warm-up included.</param>
+internal sealed record FailureCounts(int Accepted, int Refused, int NotOk, int BareFailures, IReadOnlyList<string> Examples);

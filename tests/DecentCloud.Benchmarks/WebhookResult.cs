@@ -14,6 +14,7 @@ internal sealed record WebhookResult(
     StoredEvents Stored,
     int BareRetries,
     IReadOnlyList<ProblemKind> HostProblems,
+    int ExpectedWarnings,
     TimeSpan AzuriteAge,
     string LoadBefore,
     string LoadAfter)
@@ -26,6 +27,9 @@ internal sealed record WebhookResult(
 
     public double PutMedian => Stats.Median(Of(WebhookSeries.QueuePut).Ms);
 
+    /// <summary>The wrongly signed webhook: the host and the worker without a storage write.</summary>
+    public double RefusedMedian => Stats.Median(Of(WebhookSeries.Refused).Ms);
+
     public double Ratio => WebhookMedian / PutMedian;
 
     public BurstRun WebhookBurst => Bursts.Single(b => b.Series == WebhookSeries.Webhook);
@@ -34,7 +38,7 @@ internal sealed record WebhookResult(
 
     public bool RateMet => WebhookBurst.Rate >= TargetRate;
 
-    /// <summary>Every webhook request, warm-up included, was answered 200 for a new event.</summary>
+    /// <summary>Every webhook request, warm-up included, was answered 200 for a new event, and every wrongly signed one 400.</summary>
     public bool AnswersMet => Failures.NotOk == 0;
 
     /// <summary>Each acknowledgement left its queue message, and (its body fitting in the message) no row: the processor records it.</summary>
@@ -47,6 +51,7 @@ internal sealed record WebhookResult(
         WebhookSeries.Webhook => "webhook",
         WebhookSeries.QueuePut => "queue put",
         WebhookSeries.TableInsert => "table insert",
+        WebhookSeries.Refused => "refused",
         _ => "insert ∥ put",
     };
 
@@ -59,9 +64,9 @@ internal sealed record WebhookResult(
 
         Progress.Line($"webhooks: webhook/queue put medians {Ratio:F2}x (target <= {TargetRatio:F1}x): {Verdict(RatioMet)}");
         Progress.Line($"webhooks: {WebhookBurst.Rate:F0} webhooks/s with {WebhookBurst.Concurrency} senders (target >= {TargetRate:F0}/s): {Verdict(RateMet)}");
-        Progress.Line($"webhooks: {Failures.NotOk} answers not 200 or without a receipt, of {Failures.NotOk + Failures.Accepted} (target 0): {Verdict(AnswersMet)}");
+        Progress.Line($"webhooks: {Failures.NotOk} answers not 200 or without a receipt (or, wrongly signed, not 400), of {Failures.NotOk + Failures.Accepted + Failures.Refused} (target 0): {Verdict(AnswersMet)}");
         Progress.Line($"webhooks: {Stored.Rows} rows and {Stored.Messages} messages for {Failures.Accepted} acknowledged events: {Verdict(StoredMet)}");
-        Progress.Line($"webhooks: bare writes: {Failures.BareFailures} failed, {BareRetries} SDK retries; host and worker: {HostProblems.Sum(p => p.Count)} warnings or errors logged");
+        Progress.Line($"webhooks: bare writes: {Failures.BareFailures} failed, {BareRetries} SDK retries; host and worker: {HostProblems.Sum(p => p.Count)} warnings or errors logged, besides the {ExpectedWarnings} refusals the wrongly signed requests caused");
         Progress.Line($"webhooks: 1-minute load average {LoadBefore} before, {LoadAfter} after (2 or more on 2 cores means other work shared the machine)");
     }
 
@@ -76,7 +81,7 @@ internal sealed record WebhookResult(
         md.AppendLine();
         md.AppendLine($"**{Verdict(Passed)}**: `POST /api/v1/webhooks/stripe` is answered in {WebhookMedian:F2} ms (median, one request at a time), " +
                       $"{Ratio:F2}× a bare queue put of the same message ({PutMedian:F2} ms); with {WebhookBurst.Concurrency} concurrent senders the host and its worker " +
-                      $"acknowledge {WebhookBurst.Rate:F0} webhooks/s. {Failures.NotOk} of {Failures.NotOk + Failures.Accepted} answers were not 200.");
+                      $"acknowledge {WebhookBurst.Rate:F0} webhooks/s. {Failures.NotOk} of {Failures.NotOk + Failures.Accepted + Failures.Refused} answers were not the one expected.");
         md.AppendLine();
         md.AppendLine("What the webhook does per request, so the ratio can be read: it reads the body, verifies the `Stripe-Signature` header " +
                       "(HMAC-SHA256 over `{t}.{body}` with the endpoint secret, Stripe.net's `EventUtility.ValidateSignature`), parses the event's head, " +
@@ -90,7 +95,7 @@ internal sealed record WebhookResult(
         md.AppendLine("|---|---|---|");
         md.AppendLine($"| webhook median ≤ {TargetRatio:F0}× bare queue put median (one at a time) | {Ratio:F2}× ({WebhookMedian:F2} ms against {PutMedian:F2} ms) | {Verdict(RatioMet)} |");
         md.AppendLine($"| ≥ {TargetRate:F0} webhooks/s with {WebhookBurst.Concurrency} concurrent senders | {WebhookBurst.Rate:F0}/s | {Verdict(RateMet)} |");
-        md.AppendLine($"| every webhook answered 200 `received` | {Failures.NotOk} not, of {Failures.NotOk + Failures.Accepted} | {Verdict(AnswersMet)} |");
+        md.AppendLine($"| every webhook answered 200 `received`, every wrongly signed one 400 | {Failures.NotOk} not, of {Failures.NotOk + Failures.Accepted + Failures.Refused} | {Verdict(AnswersMet)} |");
         md.AppendLine($"| one queue message per acknowledged event (and no row: the processor writes it) | {Stored.Messages} messages, {Stored.Rows} rows, {Failures.Accepted} events | {Verdict(StoredMet)} |");
         md.AppendLine();
         md.AppendLine($"One request at a time ({Plan.Rounds} rounds, each one request of every kind, the order rotated from round to round):");
@@ -104,13 +109,15 @@ internal sealed record WebhookResult(
         }
 
         md.AppendLine();
-        md.AppendLine($"Where the webhook's time goes (medians): {PutMedian:F2} ms is its one storage write (the bare queue put), " +
-                      $"{WebhookMedian - PutMedian:F2} ms the rest: the HTTP request and answer on loopback through the client and the host's Kestrel, " +
-                      "the host passing the request on to the worker (a gRPC invocation message, and the request itself forwarded over loopback HTTP to " +
-                      "the worker's own Kestrel, as the Functions host does with the ASP.NET Core integration) and the answer back, the worker's " +
-                      "middleware, reading the body, the signature check, parsing, serialising the queue message. " +
+        md.AppendLine($"Where the webhook's time goes (medians): the host and the worker on their own, with no storage write, answer a wrongly signed " +
+                      $"event in {RefusedMedian:F2} ms: the HTTP request and answer on loopback through the client and the host's Kestrel, the host passing the " +
+                      "request on to the worker (a gRPC invocation message, and the request itself forwarded over loopback HTTP to the worker's own Kestrel, as " +
+                      "the Functions host does with the ASP.NET Core integration), the worker pairing the two, its middleware, reading the body, the signature " +
+                      "check, the refusal's log line, the answer back over HTTP and the invocation's end over gRPC. The accepted webhook adds the parsing, the " +
+                      $"queue message and the put itself, made from the worker's process: {WebhookMedian - RefusedMedian:F2} ms, against the bare put's {PutMedian:F2} ms. " +
+                      $"So the {TargetRatio:F0}× target leaves the host and the worker the time of one put ({PutMedian:F2} ms here) for what they cost besides it. " +
                       $"Writing the row too, at once, would make the storage work alone {floor:F2} ms ({floor / PutMedian:F2}× a put), " +
-                      $"leaving the host and the worker {(TargetRatio * PutMedian) - floor:F2} ms within the {TargetRatio:F0}× target.");
+                      $"leaving the host and the worker {(TargetRatio * PutMedian) - floor:F2} ms within the target.");
         md.AppendLine();
         md.AppendLine($"Concurrent bursts ({Plan.BurstRequests} requests each, {WebhookBurst.Concurrency} in flight at a time, each request a new event):");
         md.AppendLine();
@@ -137,10 +144,11 @@ internal sealed record WebhookResult(
                       "Log levels of the host and the worker are raised to Warning, to keep the console readable; this turns off the webhook's one Information line per event, " +
                       "which a deployed app writes. " +
                       $"Each event is fixtures.json's `event` around its `checkout.session`, completed and paid, `{StripeEventSamples.EventType}`, " +
-                      $"with an id of its own ({Sizes.BodyBytes} bytes of JSON), signed as Stripe signs, with the current time, before its timing starts. " +
+                      $"with an id of its own ({Sizes.BodyBytes} bytes of JSON), signed as Stripe signs, with the current time, before its timing starts " +
+                      "(the refused series signs the same event the same way with another secret). " +
                       $"The bare requests use the Azure SDK from the same process on the same Azurite, with their own queue and table (`{WebhookBenchmark.BareQueueName}`, `{WebhookBenchmark.BareTableName}`): " +
                       $"the queue put sends the message the webhook would queue for a new event of the same size ({Sizes.MessageJsonBytes} bytes of JSON, " +
-                      $"{Sizes.MessageWireChars} characters as sent, {MessageEncoding}, the host's encoding), " +
+                      $"{Sizes.MessageWireChars} characters as sent, {MessageEncoding}, the host's encoding, a time-to-live of -1 as the webhook gives it: the same put), " +
                       "the table insert the row the processor writes (same properties, same body), insert ∥ put both at once. " +
                       "Webhook requests go through one `HttpClient` (`SocketsHttpHandler`, pooled connections) to the host, timed from `SendAsync` until the answer is read; " +
                       "its status and its `received` flag are checked after the timing. " +
@@ -153,6 +161,8 @@ internal sealed record WebhookResult(
                       "p90 and p99 are nearest-rank percentiles.");
         md.AppendLine();
         md.AppendLine(ProblemKind.Markdown(HostProblems, "During the run, the host and the worker"));
+        md.AppendLine();
+        md.AppendLine($"Not counted there: the {ExpectedWarnings} warnings \"Refused a Stripe webhook\", one for each wrongly signed request, as a deployed app logs them.");
         if (Failures.Examples.Count > 0)
         {
             md.AppendLine();
@@ -177,6 +187,7 @@ internal sealed record WebhookResult(
         WebhookSeries.Webhook => "webhook through the local host and the worker (verify, queue put, 200)",
         WebhookSeries.QueuePut => "bare queue put, same message",
         WebhookSeries.TableInsert => "bare table insert, same row",
+        WebhookSeries.Refused => "the same event signed with another secret, through the local host and the worker (400, nothing stored)",
         _ => "bare insert ∥ put (recording the row before answering)",
     };
 

@@ -17,7 +17,7 @@ public sealed class ReportProvisioning(ProvisioningStore store, ContractLifecycl
     [EndpointSummary("Report provisioning progress")]
     [EndpointDescription("Agent with provision, holding the contract's live lock. Body { status: provisioning|provisioned|failed, message?, instance? }; instance is required with provisioned "
         + "and holds exactly { externalId, ipv4?, ipv6?, hostname?, sshPort, sshUser?, sealedCredentials: { version: 2, ephemeralPubkey, nonce, ciphertext, aad } }: any other member is refused 400, "
-        + "and aad must be the contract id; addresses that are not public (loopback, private, link-local...) are refused 400 unless PROBE_ALLOW_PRIVATE_ADDRESSES. 202; 409 noLock or lockHeld without the caller's live lease, notPaid, state unless accepted or provisioning; 404 for another provider's contract.")]
+        + "and aad must be the contract id; addresses that are not public (loopback, private, link-local...) are refused 400 unless PROBE_ALLOW_PRIVATE_ADDRESSES. A provisioned report naming the instance already recorded is 202 again and records nothing new. 202; 409 noLock or lockHeld without the caller's live lease, notPaid, state unless accepted or provisioning; 404 for another provider's contract.")]
     [JsonBody(typeof(ProvisioningReport))]
     [Function(nameof(ReportProvisioning))]
     [Agent(AgentPermission.Provision)]
@@ -49,11 +49,23 @@ public sealed class ReportProvisioning(ProvisioningStore store, ContractLifecycl
             return ProvisioningProblems.NotPaid();
         }
 
-        // An agent that lost the answer to its report sends it again after the orchestration moved on: the same instance is already recorded.
-        if (report.Status == ProvisioningReport.Provisioned && contract.CurrentState is ContractState.Provisioned or ContractState.Active or ContractState.Paused
+        // Agents send a report again when they did not get its answer, and a report left pending (by `manual complete`, by
+        // a crash) may be sent by two of the agent's processes: the instance it names is already recorded, so nothing is
+        // recorded twice. Before the orchestration has moved on, the signal is raised again (the first raise may be the
+        // step that failed); the orchestration reads the contract's rows on every signal, so one more changes nothing.
+        if (report.Status == ProvisioningReport.Provisioned
             && await store.InstanceAsync(contractId, cancellationToken) is { } recorded && recorded.ExternalId == report.Instance!.ExternalId)
         {
-            return accepted;
+            if (contract.CurrentState is ContractState.Provisioned or ContractState.Active or ContractState.Paused)
+            {
+                return accepted;
+            }
+
+            if (contract.CurrentState is ContractState.Accepted or ContractState.Provisioning && recorded.AgentKey == caller.AgentKeyHex)
+            {
+                await signal.RaiseAsync(client, contractId, ContractLifecycleEvents.ProvisioningReported, new ProvisioningReportedSignal(report.Status, report.Message), cancellationToken);
+                return accepted;
+            }
         }
 
         if (contract.CurrentState is not (ContractState.Accepted or ContractState.Provisioning))

@@ -63,6 +63,30 @@ public sealed class AgentApiTests(AppFixture fixture) : IClassFixture<AppFixture
     }
 
     [Fact]
+    public async Task A_provisioned_report_sent_again_before_the_contract_moves_on_is_accepted_and_recorded_once()
+    {
+        var agent = await world.AgentAsync();
+        var other = await world.AgentAsync();
+        var contract = await world.ContractAsync();
+        var id = contract.PartitionKey;
+        var path = world.Path($"contracts/{id}/provisioning");
+        var instance = ProvisioningWorld.Instance(id);
+        Assert.Equal(HttpStatusCode.OK, (await world.AsAgentAsync(agent, HttpMethod.Post, world.Path($"contracts/{id}/lock"), new { leaseSeconds = 120 })).StatusCode);
+
+        // As the agent's daemon and its `manual complete` both send a report left pending: the same report twice.
+        var first = await world.AsAgentAsync(agent, HttpMethod.Post, path, new { status = "provisioned", instance });
+        var again = await world.AsAgentAsync(agent, HttpMethod.Post, path, new { status = "provisioned", instance });
+        var fromOther = await world.AsAgentAsync(other, HttpMethod.Post, path, new { status = "provisioned", instance });
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        Assert.Equal("lockHeld", await ProvisioningWorld.CheckOf(fromOther));
+        Assert.Equal(["provisioned"], (await world.Provisioning.ReportsAsync(id, CancellationToken.None)).Select(r => r.Status));
+        Assert.Equal(agent.PublicKeyHex, (await world.Provisioning.InstanceAsync(id, CancellationToken.None))!.AgentKey);
+        Assert.Equal("accepted", (await world.Contracts.FindAsync(id, CancellationToken.None))!.State);
+    }
+
+    [Fact]
     public async Task Health_reports_are_kept_raw_with_their_signature_and_shown_to_the_renter_and_provider()
     {
         var agent = await world.AgentAsync();

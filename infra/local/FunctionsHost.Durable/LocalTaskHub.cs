@@ -88,6 +88,8 @@ public sealed partial class LocalTaskHub : IAsyncDisposable
             throw new TaskHubUnavailableException($"creating task hub {options.TaskHubName} in the storage account", ex);
         }
 
+        // The provider's creation takes no cancellation token: a caller that gave up meanwhile gets no sidecar started.
+        cancellationToken.ThrowIfCancellationRequested();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);

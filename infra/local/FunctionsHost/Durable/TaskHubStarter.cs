@@ -18,6 +18,7 @@ internal sealed partial class TaskHubStarter(LocalTaskHubOptions options, IDurab
     private readonly ILogger logger = loggers.CreateLogger<TaskHubStarter>();
     private readonly CancellationTokenSource stopping = new();
     private Task retrying = Task.CompletedTask;
+    private Task abandoned = Task.CompletedTask;
 
     /// <summary>The running task hub; null until it could be created.</summary>
     public LocalTaskHub? Hub => bindings.Hub;
@@ -56,15 +57,25 @@ internal sealed partial class TaskHubStarter(LocalTaskHubOptions options, IDurab
         var delay = FirstRetry;
         while (!stop.IsCancellationRequested)
         {
+            Task<LocalTaskHub>? starting = null;
             try
             {
                 await Task.Delay(delay, stop);
-                bindings.Hub = await LocalTaskHub.StartAsync(options, invoker, loggers, stop);
+
+                // The provider's creation cannot be cancelled, and against an account that is not there its storage calls
+                // retry for about 20 s: a stopping host does not wait for them (it let go of the attempt, below).
+                starting = LocalTaskHub.StartAsync(options, invoker, loggers, stop);
+                bindings.Hub = await starting.WaitAsync(stop);
                 LogStarted(logger, options.TaskHubName);
                 return;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
+                if (starting is not null)
+                {
+                    abandoned = LetGoAsync(starting);
+                }
+
                 return;
             }
             catch (TaskHubUnavailableException ex)
@@ -79,6 +90,10 @@ internal sealed partial class TaskHubStarter(LocalTaskHubOptions options, IDurab
     {
         await stopping.CancelAsync();
         await retrying;
+        if (!abandoned.IsCompleted)
+        {
+            LogLetGo(logger, options.TaskHubName);
+        }
         if (bindings.Hub is { } hub)
         {
             // In-flight orchestrator and activity invocations are abandoned and handed out again by the task hub.
@@ -87,6 +102,25 @@ internal sealed partial class TaskHubStarter(LocalTaskHubOptions options, IDurab
 
         stopping.Dispose();
     }
+
+    /// <summary>An attempt to create the hub the host no longer waits for: it ends on its own, and a hub it started after all is stopped.</summary>
+    private async Task LetGoAsync(Task<LocalTaskHub> starting)
+    {
+        try
+        {
+            await using var hub = await starting;
+        }
+        catch (Exception ex) when (ex is TaskHubUnavailableException or OperationCanceledException)
+        {
+            LogLetGoEnded(logger, ex, options.TaskHubName);
+        }
+    }
+
+    [LoggerMessage(EventId = 1313, Level = LogLevel.Debug, Message = "The host stops while task hub {TaskHub} is still being created; that attempt is let go and ends on its own")]
+    private static partial void LogLetGo(ILogger logger, string taskHub);
+
+    [LoggerMessage(EventId = 1314, Level = LogLevel.Debug, Message = "The attempt to create task hub {TaskHub} that the stopping host let go of has ended")]
+    private static partial void LogLetGoEnded(ILogger logger, Exception exception, string taskHub);
 
     [LoggerMessage(EventId = 1311, Level = LogLevel.Error, Message = "Task hub {TaskHub} could not be created in the storage account; durable functions wait, trying again in {DelaySeconds} s")]
     private static partial void LogUnavailable(ILogger logger, Exception exception, string taskHub, double delaySeconds);

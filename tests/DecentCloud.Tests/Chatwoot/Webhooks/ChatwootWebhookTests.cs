@@ -13,8 +13,10 @@ using DecentCloud.Tests.Support;
 namespace DecentCloud.Tests.Chatwoot.Webhooks;
 
 /// <summary>The Chatwoot webhook through the real host and Azurite: verification, the queue message, dedupe and forwarding.</summary>
-public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
+public sealed class ChatwootWebhookTests(ChatwootWebhookTests.Apps apps) : IClassFixture<ChatwootWebhookTests.Apps>
 {
+    private string? connectionString;
+
     private const string ProviderKey = "ed25519:provider-5f2c";
     private const string InboxSecret = "cw-inbox-channel-secret-9kX4bV";
 
@@ -24,6 +26,14 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     /// <summary>The app with the webhook and, unless <paramref name="processing"/> is off, its queue function; the queues emptied.</summary>
     private async Task<TestFunctionApp> AppAsync(bool processing = true, string? accountSecret = ChatwootSends.AccountSecret, string hostJson = TestFunctionApp.DefaultHostJson)
     {
+        var settings = new Dictionary<string, string?> { ["CHATWOOT_WEBHOOK_SECRET"] = accountSecret };
+        if (!processing)
+        {
+            settings["AzureWebJobs.ProcessChatwootEvent.Disabled"] = "true";
+        }
+
+        var (storage, app) = await apps.GetAsync($"{processing}|{accountSecret}|{hostJson}", connection => TestFunctionApp.StartAsync(connection, settings: settings, hostJson: hostJson));
+        connectionString = storage;
         foreach (var name in ForwardQueues.Append(ChatwootWebhook.QueueName))
         {
             var queue = Queue(name);
@@ -31,17 +41,54 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
             await queue.ClearMessagesAsync();
         }
 
-        var settings = new Dictionary<string, string?> { ["CHATWOOT_WEBHOOK_SECRET"] = accountSecret };
-        if (!processing)
+        return app;
+    }
+
+    /// <summary>
+    /// The class's apps, one for each set of settings the tests ask for, each on an Azurite of its own (an app's queue
+    /// function must not take the messages another app's test peeks), kept from test to test: starting one per test made
+    /// this class the suite's slowest. Tests read the log lines written since they began.
+    /// </summary>
+    public sealed class Apps : IAsyncLifetime
+    {
+        private readonly Dictionary<string, (AzuriteFixture Storage, TestFunctionApp App)> started = new(StringComparer.Ordinal);
+
+        public async Task<(string ConnectionString, TestFunctionApp App)> GetAsync(string key, Func<string, Task<TestFunctionApp>> start)
         {
-            settings["AzureWebJobs.ProcessChatwootEvent.Disabled"] = "true";
+            if (!started.TryGetValue(key, out var kept))
+            {
+                var storage = new AzuriteFixture();
+                await storage.InitializeAsync();
+                try
+                {
+                    kept = (storage, await start(storage.ConnectionString));
+                }
+                catch
+                {
+                    await storage.DisposeAsync();
+                    throw;
+                }
+
+                started[key] = kept;
+            }
+
+            return (kept.Storage.ConnectionString, kept.App);
         }
 
-        return await TestFunctionApp.StartAsync(storage.ConnectionString, settings: settings, hostJson: hostJson);
+        public Task InitializeAsync() => Task.CompletedTask;
+
+        public async Task DisposeAsync()
+        {
+            foreach (var (storage, app) in started.Values)
+            {
+                await app.DisposeAsync();
+                await storage.DisposeAsync();
+            }
+        }
     }
 
     private QueueClient Queue(string name) =>
-        new(storage.ConnectionString, name, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        new(connectionString ?? throw new InvalidOperationException("AppAsync picks the storage first."), name, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
 
     private async Task<List<T>> PeekAsync<T>(string queue) =>
         (await Queue(queue).PeekMessagesAsync(32)).Value.Select(m => m.Body.ToObjectFromJson<T>(QueueJson.Options)!).ToList();
@@ -76,7 +123,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task A_message_signed_with_the_account_secret_is_accepted_and_forwarded_typed()
     {
-        await using var app = await AppAsync();
+        var app = await AppAsync();
         var body = ChatwootSends.Fixture("message_created_incoming");
         var deliveryId = Guid.NewGuid().ToString();
 
@@ -101,7 +148,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task A_private_note_signed_with_a_recorded_inbox_secret_is_forwarded_with_the_inbox_provider()
     {
-        await using var app = await AppAsync(accountSecret: null);
+        var app = await AppAsync(accountSecret: null);
         var inboxId = ChatwootSends.NewInboxId();
         await app.Services.GetRequiredService<ChatwootWebhookKeys>().RecordInboxSecretAsync(inboxId, InboxSecret, ProviderKey);
         var body = ChatwootSends.FixtureForInbox("message_created_private_note", inboxId);
@@ -120,7 +167,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task A_message_with_no_sender_is_forwarded_with_a_null_sender()
     {
-        await using var app = await AppAsync();
+        var app = await AppAsync();
         var deliveryId = Guid.NewGuid().ToString();
 
         await AcceptedAsync(await ChatwootSends.SignedAsync(app.Client, ChatwootSends.Fixture("message_created_sender_null"), ChatwootSends.AccountSecret, deliveryId: deliveryId));
@@ -133,7 +180,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task A_created_conversation_signed_with_its_inbox_secret_is_forwarded_to_its_queue()
     {
-        await using var app = await AppAsync();
+        var app = await AppAsync();
         var inboxId = ChatwootSends.NewInboxId();
         await app.Services.GetRequiredService<ChatwootWebhookKeys>().RecordInboxSecretAsync(inboxId, InboxSecret, ProviderKey);
         var deliveryId = Guid.NewGuid().ToString();
@@ -152,7 +199,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task A_status_change_is_forwarded_with_the_new_status_assignee_and_team()
     {
-        await using var app = await AppAsync();
+        var app = await AppAsync();
         var deliveryId = Guid.NewGuid().ToString();
 
         await AcceptedAsync(await ChatwootSends.SignedAsync(app.Client, ChatwootSends.Fixture("conversation_status_changed"), ChatwootSends.AccountSecret, deliveryId: deliveryId));
@@ -173,7 +220,8 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [MemberData(nameof(RefusedCases))]
     public async Task A_delivery_that_does_not_verify_is_refused_401_with_no_row_and_no_queue_message(string refusal)
     {
-        await using var app = await AppAsync(processing: false);
+        var app = await AppAsync(processing: false);
+        var mark = app.Logs.Entries.Count;
         var keys = app.Services.GetRequiredService<ChatwootWebhookKeys>();
         var inboxId = ChatwootSends.NewInboxId();
         await keys.RecordInboxSecretAsync(inboxId, InboxSecret, ProviderKey);
@@ -202,7 +250,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
         Assert.Equal(check, problem.GetProperty("check").GetString());
         Assert.Null(await app.Services.GetRequiredService<ChatwootDeliveries>().FindAsync(deliveryId, CancellationToken.None));
         Assert.Empty((await Queue(ChatwootWebhook.QueueName).PeekMessagesAsync(32)).Value);
-        Assert.Single(app.Logs.Entries, e => e.EventId.Id == 9200 && e.Level == LogLevel.Warning);
+        Assert.Single(app.Logs.Entries.Skip(mark), e => e.EventId.Id == 9200 && e.Level == LogLevel.Warning);
         NothingSecretLogged(app, token);
     }
 
@@ -221,7 +269,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task A_signed_delivery_without_a_delivery_id_is_refused_and_nothing_is_queued()
     {
-        await using var app = await AppAsync(processing: false);
+        var app = await AppAsync(processing: false);
         var body = ChatwootSends.Fixture("message_created_incoming");
 
         var response = await ChatwootSends.SendAsync(app.Client, body, Without(ChatwootSends.SignedHeaders(body, ChatwootSends.AccountSecret), ChatwootWebhook.DeliveryHeader));
@@ -242,7 +290,8 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task A_verified_delivery_the_app_cannot_read_is_refused_400_with_no_row_and_no_queue_message()
     {
-        await using var app = await AppAsync(processing: false);
+        var app = await AppAsync(processing: false);
+        var mark = app.Logs.Entries.Count;
         var deliveries = app.Services.GetRequiredService<ChatwootDeliveries>();
         foreach (var name in NotEvents)
         {
@@ -256,8 +305,8 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
         }
 
         Assert.Empty((await Queue(ChatwootWebhook.QueueName).PeekMessagesAsync(32)).Value);
-        Assert.Equal(NotEvents.Length, app.Logs.Entries.Count(e => e.EventId.Id == 9200 && e.Level == LogLevel.Warning));
-        Assert.DoesNotContain(app.Logs.Entries, e => e.Level >= LogLevel.Error);
+        Assert.Equal(NotEvents.Length, app.Logs.Entries.Skip(mark).Count(e => e.EventId.Id == 9200 && e.Level == LogLevel.Warning));
+        Assert.DoesNotContain(app.Logs.Entries.Skip(mark), e => e.Level >= LogLevel.Error);
         NothingSecretLogged(app);
     }
 
@@ -303,7 +352,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task A_delivery_verified_by_signature_is_queued_as_one_message_with_its_body_as_signed()
     {
-        await using var app = await AppAsync(processing: false);
+        var app = await AppAsync(processing: false);
         var body = ChatwootSends.Fixture("conversation_created");
         var deliveryId = Guid.NewGuid().ToString();
 
@@ -321,7 +370,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     {
         // The app's own log levels: ASP.NET Core's request log (Information) prints the URL, token and all, and
         // host.json keeps Microsoft.AspNetCore at Warning.
-        await using var app = await AppAsync(accountSecret: null, hostJson: WithTheAppsLogLevels(TestFunctionApp.DefaultHostJson));
+        var app = await AppAsync(accountSecret: null, hostJson: WithTheAppsLogLevels(TestFunctionApp.DefaultHostJson));
         var token = ChatwootWebhookKeys.NewUrlToken();
         await app.Services.GetRequiredService<ChatwootWebhookKeys>().RecordUrlTokenAsync(token, ProviderKey);
         var inboxId = ChatwootSends.NewInboxId();
@@ -342,7 +391,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task An_unsigned_delivery_naming_an_inbox_that_signs_is_refused_even_with_a_known_url_token()
     {
-        await using var app = await AppAsync(accountSecret: null);
+        var app = await AppAsync(accountSecret: null);
         var keys = app.Services.GetRequiredService<ChatwootWebhookKeys>();
         var token = ChatwootWebhookKeys.NewUrlToken();
         await keys.RecordUrlTokenAsync(token, ProviderKey);
@@ -360,7 +409,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task A_url_token_does_not_let_in_a_delivery_for_another_providers_inbox()
     {
-        await using var app = await AppAsync(accountSecret: null);
+        var app = await AppAsync(accountSecret: null);
         var token = ChatwootWebhookKeys.NewUrlToken();
         await app.Services.GetRequiredService<ChatwootWebhookKeys>().RecordUrlTokenAsync(token, ProviderKey);
         await OwnsInboxAsync(app, ProviderKey, ChatwootSends.NewInboxId());
@@ -388,7 +437,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task The_same_delivery_twice_is_forwarded_once()
     {
-        await using var app = await AppAsync();
+        var app = await AppAsync();
         var body = ChatwootSends.Fixture("message_created_incoming");
         var deliveryId = Guid.NewGuid().ToString();
 
@@ -405,7 +454,8 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task An_unknown_event_is_recorded_acknowledged_and_ignored_and_its_redelivery_is_skipped()
     {
-        await using var app = await AppAsync();
+        var app = await AppAsync();
+        var mark = app.Logs.Entries.Count;
         var body = ChatwootSends.Fixture("conversation_typing_on");
         var deliveryId = Guid.NewGuid().ToString();
 
@@ -420,13 +470,13 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
             Assert.Empty((await Queue(queue).PeekMessagesAsync(32)).Value);
         }
 
-        Assert.DoesNotContain(app.Logs.Entries, e => e.Level >= LogLevel.Error);
+        Assert.DoesNotContain(app.Logs.Entries.Skip(mark), e => e.Level >= LogLevel.Error);
     }
 
     [Fact]
     public async Task A_message_too_large_for_a_queue_message_is_recorded_whole_and_forwarded_without_its_content()
     {
-        await using var app = await AppAsync();
+        var app = await AppAsync();
         var content = string.Concat(Enumerable.Repeat("The disk is full again. ", 6_000));
         var body = ChatwootSends.FixtureForInbox("message_created_incoming", 12, b => b["content"] = content);
         var deliveryId = Guid.NewGuid().ToString();
@@ -445,7 +495,7 @@ public sealed class ChatwootWebhookTests(AzuriteFixture storage) : IClassFixture
     [Fact]
     public async Task A_delivery_larger_than_a_row_holds_is_refused_413()
     {
-        await using var app = await AppAsync(processing: false);
+        var app = await AppAsync(processing: false);
         var body = ChatwootSends.FixtureForInbox("message_created_incoming", 12, b => b["content"] = new string('x', ChatwootDeliveries.MaxBodyBytes));
 
         var response = await ChatwootSends.SignedAsync(app.Client, body, ChatwootSends.AccountSecret);

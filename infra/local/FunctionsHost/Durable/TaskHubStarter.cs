@@ -18,7 +18,6 @@ internal sealed partial class TaskHubStarter(LocalTaskHubOptions options, IDurab
     private readonly ILogger logger = loggers.CreateLogger<TaskHubStarter>();
     private readonly CancellationTokenSource stopping = new();
     private Task retrying = Task.CompletedTask;
-    private Task abandoned = Task.CompletedTask;
 
     /// <summary>The running task hub; null until it could be created.</summary>
     public LocalTaskHub? Hub => bindings.Hub;
@@ -73,7 +72,8 @@ internal sealed partial class TaskHubStarter(LocalTaskHubOptions options, IDurab
             {
                 if (starting is not null)
                 {
-                    abandoned = LetGoAsync(starting);
+                    LogLetGo(logger, options.TaskHubName);
+                    _ = LetGoAsync(starting);
                 }
 
                 return;
@@ -90,10 +90,6 @@ internal sealed partial class TaskHubStarter(LocalTaskHubOptions options, IDurab
     {
         await stopping.CancelAsync();
         await retrying;
-        if (!abandoned.IsCompleted)
-        {
-            LogLetGo(logger, options.TaskHubName);
-        }
         if (bindings.Hub is { } hub)
         {
             // In-flight orchestrator and activity invocations are abandoned and handed out again by the task hub.

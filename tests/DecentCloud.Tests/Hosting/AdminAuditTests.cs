@@ -6,8 +6,11 @@ using DecentCloud.Tests.Support;
 
 namespace DecentCloud.Tests.Hosting;
 
-public sealed class AdminAuditTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
+/// <summary>The audit trail of admin actions, on one app for the class (its tests read what the app recorded, not what it keeps in memory).</summary>
+public sealed class AdminAuditTests(AppFixture fixture) : IClassFixture<AppFixture>
 {
+    private readonly TestFunctionApp app = fixture.App;
+
     private static HttpRequestMessage Admin(string path)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, path);
@@ -18,7 +21,6 @@ public sealed class AdminAuditTests(AzuriteFixture storage) : IClassFixture<Azur
     [Fact]
     public async Task Every_admin_action_is_recorded_with_who_what_and_when_and_listed_newest_first()
     {
-        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
         var before = DateTimeOffset.UtcNow;
 
         await app.Client.SendAsync(Admin("api/v1/admin/queues"));
@@ -35,7 +37,7 @@ public sealed class AdminAuditTests(AzuriteFixture storage) : IClassFixture<Azur
         Assert.False(string.IsNullOrEmpty(actions[0].TraceId));
 
         // The listing is itself an admin action, in the table as well.
-        var rows = new TableClient(storage.ConnectionString, AdminAudit.TableName).Query<TableEntity>().ToList();
+        var rows = new TableClient(fixture.ConnectionString, AdminAudit.TableName).Query<TableEntity>().ToList();
         Assert.Contains(rows, r => r.GetString("Action") == "list-admin-actions" && r.GetString("Caller") == "master");
     }
 
@@ -45,8 +47,6 @@ public sealed class AdminAuditTests(AzuriteFixture storage) : IClassFixture<Azur
     [InlineData("api/v1/admin/actions?limit=0", "limit")]
     public async Task A_bad_audit_query_is_a_400_naming_the_parameter(string path, string parameter)
     {
-        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
-
         var response = await app.Client.SendAsync(Admin(path));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -57,7 +57,6 @@ public sealed class AdminAuditTests(AzuriteFixture storage) : IClassFixture<Azur
     [Fact]
     public async Task The_audit_trail_needs_the_master_key()
     {
-        await using var app = await TestFunctionApp.StartAsync(storage.ConnectionString);
         var request = new HttpRequestMessage(HttpMethod.Get, "api/v1/admin/actions");
         request.Headers.Add("x-functions-key", TestKeys.Host);
 

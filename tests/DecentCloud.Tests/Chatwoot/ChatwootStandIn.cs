@@ -258,15 +258,15 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
     /// connection dropped without an answer, anything else as a JSON <c>{"error"}</c>. <paramref name="match"/> is an
     /// operation (<c>"POST /api/v1/accounts/{account_id}/teams"</c>) or a path prefix (<c>"/api/v1/accounts/1/teams"</c>).
     /// With <paramref name="afterApplying"/> the request takes effect first and only its answer is lost, as when
-    /// Chatwoot commits and a proxy then times out. With <paramref name="bodyContains"/> only requests whose body holds
-    /// that text count, so tests that share the stand-in each fail only their own requests.
+    /// Chatwoot commits and a proxy then times out. With <paramref name="mentioning"/> only requests whose path or body
+    /// holds that text count, so tests that share the stand-in each fail only their own requests.
     /// </summary>
-    public void FailNext(string match, int status, int count = 1, bool afterApplying = false, string? bodyContains = null)
+    public void FailNext(string match, int status, int count = 1, bool afterApplying = false, string? mentioning = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(match);
         lock (gate)
         {
-            failures.Add(new FailureRule(match, status, afterApplying, TimeSpan.Zero) { Left = count, BodyContains = bodyContains });
+            failures.Add(new FailureRule(match, status, afterApplying, TimeSpan.Zero) { Left = count, Mentioning = mentioning });
         }
     }
 
@@ -508,7 +508,7 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
     private FailureRule? TakeFailure(string method, string template, string path, string body)
     {
         var rule = failures.FirstOrDefault(f => f.Left > 0
-            && (f.BodyContains is null || body.Contains(f.BodyContains, StringComparison.OrdinalIgnoreCase))
+            && (f.Mentioning is null || path.Contains(f.Mentioning, StringComparison.OrdinalIgnoreCase) || body.Contains(f.Mentioning, StringComparison.OrdinalIgnoreCase))
             && (f.Match.Contains(' ', StringComparison.Ordinal)
                 ? f.Match == $"{method} {template}"
                 : path.StartsWith(f.Match, StringComparison.Ordinal)));
@@ -1179,7 +1179,7 @@ public sealed partial class ChatwootStandIn : IAsyncDisposable
 
         public ChatwootHold? Hold { get; init; }
 
-        public string? BodyContains { get; init; }
+        public string? Mentioning { get; init; }
     }
 }
 

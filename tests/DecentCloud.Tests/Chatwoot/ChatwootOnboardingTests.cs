@@ -314,6 +314,9 @@ public sealed class ChatwootOnboardingTests(ChatwootOnboardingFixture fixture) :
         using var stranger = app.SignedBy(Ed25519phKey.Generate());
 
         await ApiAssert.ProblemAsync(await stranger.GetAsync($"api/v1/providers/{Key}/support"), HttpStatusCode.Forbidden);
+
+        // Not left running into the next test, which shares the stand-in.
+        await EndedAsync(OrchestrationRuntimeStatus.Completed);
     }
 
     [Fact]

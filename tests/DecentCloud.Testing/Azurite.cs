@@ -18,6 +18,9 @@ public sealed partial class Azurite : IAsyncDisposable
 
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
 
+    /// <summary>Runs <c>$0 "$@"</c> (Azurite) in the background and kills it once standard input closes.</summary>
+    private const string WatchedScript = "\"$0\" \"$@\" & child=$!; exec >/dev/null 2>&1; trap 'kill -KILL \"$child\"' EXIT; read -r _";
+
     private readonly Process process;
 
     private Azurite(Process process, int blobPort, int queuePort, int tablePort)
@@ -43,12 +46,23 @@ public sealed partial class Azurite : IAsyncDisposable
     public static async Task<Azurite> StartAsync(CancellationToken cancellationToken = default)
     {
         var executable = await EnsureInstalledAsync(cancellationToken);
-        var start = new ProcessStartInfo(executable)
+        var start = new ProcessStartInfo(OperatingSystem.IsWindows() ? executable : "/bin/sh")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = !OperatingSystem.IsWindows(),
             UseShellExecute = false,
         };
+        if (!OperatingSystem.IsWindows())
+        {
+            // Azurite is started by a small shell that waits on a pipe only this process writes to: when this process
+            // ends without stopping it (a test run that ends, a kill), the pipe closes and the shell kills Azurite, so no
+            // Azurite outlives the run. The shell lets go of the output pipe, so an Azurite that dies still ends it.
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add(WatchedScript);
+            start.ArgumentList.Add(executable);
+        }
+
         foreach (var argument in new[]
         {
             "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--loose",

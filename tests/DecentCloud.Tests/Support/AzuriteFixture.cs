@@ -36,7 +36,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
 /// The test run's idle Azurites. Starting one costs about two seconds of a core (Node loading Azurite), and the suite's
 /// classes each used to start their own. A class rents one; when it is done (its apps stopped), every blob container,
 /// queue and table is deleted and the Azurite waits for the next class, as empty as a new one. One that cannot be
-/// emptied is stopped instead; idle ones are stopped when the test run ends.
+/// emptied is stopped instead. Idle ones are stopped when the test process exits, and if it ends without that handler
+/// running (as when the test runner ends it), each Azurite's watching shell kills it (see <see cref="Azurite"/>).
 /// </summary>
 public static class AzuritePool
 {

@@ -23,7 +23,7 @@ public sealed partial class StripeWebhook(StripeEventIntake intake, IOptions<Str
     [EndpointDescription("Called by Stripe. The Stripe-Signature header must verify against STRIPE_WEBHOOK_SECRET within the tolerance, else 400 "
         + "and nothing is stored; so is a body that is not strict UTF-8 JSON or not a Stripe event (its id, type, created, data and the "
         + "envelope's other fields of the types Stripe sends), and 413 one above 900 KB. A valid event is queued (and recorded, deduplicated "
-        + "by its id, by the queue function) and answered 200 { received: true } at once, whatever its type.")]
+        + "by its id, by the queue function) and answered 200 { received: true } at once, whatever its type; one that cannot be queued is a 500 problem, so Stripe sends it again.")]
     [Function(nameof(StripeWebhook))]
     public async Task<Results<Ok<WebhookReceipt>, ProblemHttpResult>> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/webhooks/stripe")] HttpRequest request, CancellationToken cancellationToken)
     {

@@ -14,7 +14,10 @@ namespace DecentCloud.Functions.Platform.Http;
 /// <item>runs the signature check of a <see cref="SignedAttribute"/> function, and the delegation check after it for an
 /// <see cref="AgentAttribute"/> one;</item>
 /// <item>answers a request the function could not read (<see cref="BadHttpRequestException"/>: a body that is not JSON,
-/// a query value of the wrong type, a body cut short) with that exception's 4xx as a problem.</item>
+/// a query value of the wrong type, a body cut short) with that exception's 4xx as a problem;</item>
+/// <item>answers a function that threw with a 500 problem and lets the exception go on, so that the invocation fails and
+/// the worker logs the exception. Without it the caller would get the worker's own answer to a failed invocation, an
+/// empty 200, which the Functions host passes on as it is.</item>
 /// </list>
 /// </summary>
 internal sealed partial class HttpFunctionMiddleware(
@@ -80,6 +83,15 @@ internal sealed partial class HttpFunctionMiddleware(
             // The caller went away, or the host cancelled the invocation (it has answered already, e.g. a body it could not
             // read): nobody waits for an answer, and nothing failed on this side.
             LogCancelled(logger, ex, function.Name);
+        }
+        catch (Exception) when (!http.Response.HasStarted)
+        {
+            // The Functions host passes on whatever the worker answers, and for a function that threw the worker's own answer
+            // is an empty 200: a caller (Stripe, an agent) would take the failure for success. The 500 problem is written
+            // here, with the trace id, and the exception goes on so that the invocation fails and the worker logs it whole.
+            http.Response.Clear();
+            await WriteProblemAsync(http, StatusCodes.Status500InternalServerError, "The function failed", "The request was not completed. The trace id finds what went wrong in the app's log.");
+            throw;
         }
     }
 

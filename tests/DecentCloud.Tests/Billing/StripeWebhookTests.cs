@@ -348,4 +348,33 @@ public sealed class StripeWebhookTests(AzuriteFixture storage) : IClassFixture<A
         Assert.Equal(body, (await events.FindAsync("evt_large_1", CancellationToken.None))!.Body);
         await Eventually.HoldsAsync(async () => (await events.FindAsync("evt_large_1", CancellationToken.None))?.Status == StripeEventStatus.Ignored, "the large event was processed from its row");
     }
+
+    [Fact]
+    public async Task An_event_that_cannot_be_queued_is_answered_with_a_500_problem_so_stripe_sends_it_again()
+    {
+        // The worker would otherwise answer the failed invocation with an empty 200, and Stripe would not send the event again.
+        await EmptiedAsync("evt_unqueued_1");
+        var (queues, throughProxy) = await StorageProxy.StartAsync(storage.ConnectionString, "QueueEndpoint");
+        await using var proxy = queues;
+        // Only the webhook's put (a message that never expires) is refused; the queue's creation and the listeners' reads pass.
+        queues.Fails = request => request.Contains($"/{StripeWebhook.QueueName}/messages?messagettl=", StringComparison.Ordinal);
+        await using var app = await TestFunctionApp.StartAsync(throughProxy, settings: new Dictionary<string, string?> { ["AzureWebJobs.ProcessStripeEvent.Disabled"] = "true" });
+        var body = StripeEvents.Event("customer.created", StripeStandIn.Fixtures()["customer"]!.AsObject(), id: "evt_unqueued_1");
+
+        var problem = await ApiAssert.ProblemAsync(await StripeEvents.DeliverAsync(app.Client, body), HttpStatusCode.InternalServerError);
+
+        var traceId = problem.GetProperty("traceId").GetString();
+        Assert.False(string.IsNullOrEmpty(traceId));
+        Assert.DoesNotContain(StripeWebhook.QueueName, problem.GetRawText(), StringComparison.Ordinal);
+        await Eventually.HoldsAsync(
+            () => app.Logs.Entries.Any(e => e.TraceId == traceId && e.Exception?.ToString().Contains($"sending a message to queue {StripeWebhook.QueueName}", StringComparison.Ordinal) == true),
+            "the worker logged the exception whole under the answer's trace id");
+        Assert.Empty(await QueuedAsync());
+        Assert.Null(await app.Services.GetRequiredService<StripeEventStore>().FindAsync("evt_unqueued_1", CancellationToken.None));
+
+        // Stripe sends it again once storage is back, and it is queued.
+        queues.Fails = null;
+        Assert.Equal(HttpStatusCode.OK, (await StripeEvents.DeliverAsync(app.Client, body)).StatusCode);
+        Assert.Equal("evt_unqueued_1", Assert.Single(await QueuedAsync()).EventId);
+    }
 }

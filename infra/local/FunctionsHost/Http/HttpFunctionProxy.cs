@@ -11,8 +11,10 @@ namespace DecentCloud.FunctionsHost.Http;
 /// Runs an HTTP-triggered function as the Functions host does for a worker that integrates with ASP.NET Core: checks
 /// the key its level asks for, then sends the InvocationRequest and, at the same time, the caller's request to the
 /// worker's own endpoint (HttpUri) with the invocation's id in <c>x-ms-invocation-id</c>; the worker pairs the two and
-/// answers the request itself. The answer is passed back once the invocation has succeeded and its output bindings are
-/// written; a failed invocation is a 500 problem, whatever the worker had begun to answer.
+/// answers the request itself. The worker's answer is passed back as soon as it has been read, as the Functions host
+/// streams it: whether or not the invocation then succeeds (a failure is logged, 1213) and before the invocation's output
+/// bindings are written. Only when the worker gives no answer does the host answer itself: 500 for an invocation that
+/// failed, 503 for a worker that is gone, 502 for an answer that could not be read.
 /// </summary>
 internal sealed partial class HttpFunctionProxy(
     FunctionsWorker worker,
@@ -22,6 +24,12 @@ internal sealed partial class HttpFunctionProxy(
     ILogger<HttpFunctionProxy> logger) : IDisposable
 {
     public const string InvocationIdHeader = "x-ms-invocation-id";
+
+    /// <summary>
+    /// How long the worker's answer is waited for once its invocation has failed: it answers a request it has paired with
+    /// the invocation as soon as the invocation ends, so only an unpaired request (which it would hold for 15 s) takes this long.
+    /// </summary>
+    private static readonly TimeSpan AnswerAfterFailure = TimeSpan.FromSeconds(2);
 
     /// <summary>The largest body of a known length sent to the worker without waiting for its 100 Continue.</summary>
     private const long SentStraightBytes = 64 * 1024;
@@ -93,40 +101,12 @@ internal sealed partial class HttpFunctionProxy(
             return;
         }
 
-        try
+        if (first == invoked && !invoked.IsCompletedSuccessfully && !aborted.IsCancellationRequested
+            && await Task.WhenAny(forwarded, Task.Delay(AnswerAfterFailure, aborted)) != forwarded)
         {
-            if (first == invoked && !invoked.IsCompletedSuccessfully)
-            {
-                // The worker's side of the request waits for an invocation that has already ended; do not wait with it.
-                await forwarding.CancelAsync();
-            }
-
-            await invoked;
-        }
-        catch (Exception ex) when (ex is FunctionInvocationException or WorkerUnavailableException && !aborted.IsCancellationRequested)
-        {
-            await Observe(forwarded);
-            if (ex is FunctionInvocationException)
-            {
-                // The worker has logged the function's exception whole, under this trace id; one line says what it meant here.
-                LogInvocationFailed(logger, function.Name, invocationId, ex.InnerException?.Message);
-            }
-            else
-            {
-                LogWorkerUnavailable(logger, ex, function.Name, invocationId);
-            }
-
-            await ProblemAsync(
-                context,
-                ex is WorkerUnavailableException ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
-                ex is WorkerUnavailableException ? "The function app is not running" : "The function failed");
-            return;
-        }
-        catch (Exception) when (aborted.IsCancellationRequested)
-        {
-            // The caller went away; the worker was asked to cancel, and however the invocation ended, no one listens.
-            await Observe(forwarded);
-            return;
+            // The invocation ended before the worker answered, and no answer came: the worker's side of the request
+            // waits for an invocation that will not come (it gives up after 15 s); do not wait with it.
+            await forwarding.CancelAsync();
         }
 
         ForwardedResponse response;
@@ -136,12 +116,69 @@ internal sealed partial class HttpFunctionProxy(
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !aborted.IsCancellationRequested)
         {
-            LogForwardFailed(logger, ex, function.Name, invocationId);
-            await ProblemAsync(context, StatusCodes.Status502BadGateway, "The function's answer could not be read");
+            await AnswerWithoutTheWorkerAsync(context, function, invocationId, invoked, ex);
+            return;
+        }
+        catch (Exception) when (aborted.IsCancellationRequested)
+        {
+            // The caller went away; the worker was asked to cancel, and however the invocation ended, no one listens.
+            await Observe(invoked);
             return;
         }
 
+        // The worker's answer goes to the caller as it is, whether or not the invocation succeeds, as the Functions host
+        // streams it: an app sees locally what its callers get in Azure. The invocation's end is then only logged.
         await response.WriteToAsync(context.Response, aborted);
+        await context.Response.CompleteAsync();
+        try
+        {
+            await invoked;
+        }
+        catch (FunctionInvocationException ex)
+        {
+            // The worker has logged the function's exception whole, under this trace id; one line says what the caller got.
+            LogInvocationFailed(logger, function.Name, invocationId, response.Status, ex.InnerException?.Message);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The caller went away after its answer was written; the invocation was asked to cancel.
+        }
+        catch (Exception ex)
+        {
+            // The worker went away before the invocation's end, or its output bindings could not be written.
+            LogEndedBadlyAfterAnswer(logger, ex, function.Name, invocationId, response.Status);
+        }
+    }
+
+    /// <summary>
+    /// The worker's answer could not be had (the request could not be passed on, or the invocation ended and no answer
+    /// came): the host answers from what it knows of the invocation.
+    /// </summary>
+    private async Task AnswerWithoutTheWorkerAsync(HttpContext context, FunctionDescriptor function, string invocationId, Task<InvocationResponse> invoked, Exception forwardFailure)
+    {
+        try
+        {
+            await invoked;
+        }
+        catch (FunctionInvocationException ex)
+        {
+            LogInvocationFailedUnanswered(logger, function.Name, invocationId, ex.InnerException?.Message);
+            await ProblemAsync(context, StatusCodes.Status500InternalServerError, "The function failed");
+            return;
+        }
+        catch (WorkerUnavailableException ex)
+        {
+            LogWorkerUnavailable(logger, ex, function.Name, invocationId);
+            await ProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "The function app is not running");
+            return;
+        }
+        catch (OperationCanceledException ex)
+        {
+            LogAbandoned(logger, ex);
+        }
+
+        LogForwardFailed(logger, forwardFailure, function.Name, invocationId);
+        await ProblemAsync(context, StatusCodes.Status502BadGateway, "The function's answer could not be read");
     }
 
     public void Dispose() => client.Dispose();
@@ -296,8 +333,14 @@ internal sealed partial class HttpFunctionProxy(
     [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "Refused a call to {Function} ({Level} level): {Reason}")]
     private static partial void LogKeyRefused(ILogger logger, string function, AuthorizationLevel level, string reason);
 
-    [LoggerMessage(EventId = 1213, Level = LogLevel.Error, Message = "HTTP function {Function} failed (invocation {InvocationId}), answered 500: {Error}")]
-    private static partial void LogInvocationFailed(ILogger logger, string function, string invocationId, string? error);
+    [LoggerMessage(EventId = 1213, Level = LogLevel.Error, Message = "HTTP function {Function} failed (invocation {InvocationId}); the caller got the worker's answer, {Status}: {Error}")]
+    private static partial void LogInvocationFailed(ILogger logger, string function, string invocationId, int status, string? error);
+
+    [LoggerMessage(EventId = 1235, Level = LogLevel.Error, Message = "HTTP function {Function} failed (invocation {InvocationId}) before the worker answered, answered 500: {Error}")]
+    private static partial void LogInvocationFailedUnanswered(ILogger logger, string function, string invocationId, string? error);
+
+    [LoggerMessage(EventId = 1236, Level = LogLevel.Error, Message = "HTTP function {Function} (invocation {InvocationId}) ended in an error after the worker's answer, {Status}, was passed on")]
+    private static partial void LogEndedBadlyAfterAnswer(ILogger logger, Exception exception, string function, string invocationId, int status);
 
     [LoggerMessage(EventId = 1217, Level = LogLevel.Error, Message = "HTTP function {Function} could not run (invocation {InvocationId}): the worker is gone")]
     private static partial void LogWorkerUnavailable(ILogger logger, Exception exception, string function, string invocationId);

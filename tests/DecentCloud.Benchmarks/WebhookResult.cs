@@ -113,8 +113,8 @@ internal sealed record WebhookResult(
                       $"event in {RefusedMedian:F2} ms: the HTTP request and answer on loopback through the client and the host's Kestrel, the host passing the " +
                       "request on to the worker (a gRPC invocation message, and the request itself forwarded over loopback HTTP to the worker's own Kestrel, as " +
                       "the Functions host does with the ASP.NET Core integration), the worker pairing the two, its middleware, reading the body, the signature " +
-                      "check, the refusal's log line and the answer back over HTTP, passed on by the host as soon as it has it (as the Functions host streams it, " +
-                      "without waiting for the invocation's end over gRPC). The accepted webhook adds the parsing, the " +
+                      "check, the refusal's log line, the answer back over HTTP and the invocation's end over gRPC, which the host waits for before it passes the " +
+                      "answer on. The accepted webhook adds the parsing, the " +
                       $"queue message and the put itself, made from the worker's process: {WebhookMedian - RefusedMedian:F2} ms, against the bare put's {PutMedian:F2} ms. " +
                       $"So the {TargetRatio:F0}× target leaves the host and the worker the time of one put ({PutMedian:F2} ms here) for what they cost besides it. " +
                       $"Writing the row too, at once, would make the storage work alone {floor:F2} ms ({floor / PutMedian:F2}× a put), " +

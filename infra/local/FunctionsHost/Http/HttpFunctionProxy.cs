@@ -11,8 +11,8 @@ namespace DecentCloud.FunctionsHost.Http;
 /// Runs an HTTP-triggered function as the Functions host does for a worker that integrates with ASP.NET Core: checks
 /// the key its level asks for, then sends the InvocationRequest and, at the same time, the caller's request to the
 /// worker's own endpoint (HttpUri) with the invocation's id in <c>x-ms-invocation-id</c>; the worker pairs the two and
-/// answers the request itself. The worker's answer is passed back as soon as it has been read, as the Functions host
-/// streams it: whether or not the invocation then succeeds (a failure is logged, 1213) and before the invocation's output
+/// answers the request itself. The worker's answer is passed back as it is, as the Functions host passes it on, whether or
+/// not the invocation succeeded (a failure is logged, 1213); it goes once the invocation's end is known and its output
 /// bindings are written. Only when the worker gives no answer does the host answer itself: 500 for an invocation that
 /// failed, 503 for a worker that is gone, 502 for an answer that could not be read.
 /// </summary>
@@ -126,10 +126,9 @@ internal sealed partial class HttpFunctionProxy(
             return;
         }
 
-        // The worker's answer goes to the caller as it is, whether or not the invocation succeeds, as the Functions host
-        // streams it: an app sees locally what its callers get in Azure. The invocation's end is then only logged.
-        await response.WriteToAsync(context.Response, aborted);
-        await context.Response.CompleteAsync();
+        // The worker's answer goes to the caller as it is, whether or not the invocation succeeded, as the Functions host
+        // passes it on: an app sees locally what its callers get in Azure. It goes once the invocation's end is known, so
+        // that the invocation's log lines and output bindings are in place when the caller has its answer.
         try
         {
             await invoked;
@@ -141,13 +140,16 @@ internal sealed partial class HttpFunctionProxy(
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            // The caller went away after its answer was written; the invocation was asked to cancel.
+            // The caller went away; the invocation was asked to cancel, and no one listens.
+            return;
         }
         catch (Exception ex)
         {
             // The worker went away before the invocation's end, or its output bindings could not be written.
             LogEndedBadlyAfterAnswer(logger, ex, function.Name, invocationId, response.Status);
         }
+
+        await response.WriteToAsync(context.Response, aborted);
     }
 
     /// <summary>
@@ -339,7 +341,7 @@ internal sealed partial class HttpFunctionProxy(
     [LoggerMessage(EventId = 1235, Level = LogLevel.Error, Message = "HTTP function {Function} failed (invocation {InvocationId}) before the worker answered, answered 500: {Error}")]
     private static partial void LogInvocationFailedUnanswered(ILogger logger, string function, string invocationId, string? error);
 
-    [LoggerMessage(EventId = 1236, Level = LogLevel.Error, Message = "HTTP function {Function} (invocation {InvocationId}) ended in an error after the worker's answer, {Status}, was passed on")]
+    [LoggerMessage(EventId = 1236, Level = LogLevel.Error, Message = "HTTP function {Function} (invocation {InvocationId}) ended in an error after the worker answered {Status}; that answer is passed on")]
     private static partial void LogEndedBadlyAfterAnswer(ILogger logger, Exception exception, string function, string invocationId, int status);
 
     [LoggerMessage(EventId = 1217, Level = LogLevel.Error, Message = "HTTP function {Function} could not run (invocation {InvocationId}): the worker is gone")]

@@ -63,7 +63,7 @@ internal sealed record PdfResult(PdfPlan Plan, IReadOnlyList<PdfRenders> Documen
                           ? "Every render of a document gave the same bytes (the renderer is deterministic, as stored invoices need)."
                           : "Not every render of a document gave the same bytes as its first."));
         md.AppendLine();
-        md.AppendLine("Method: `InvoicePdf.Render(InvoiceDocument)` called directly in the benchmark's process (Release, server GC, as the function app), on one thread. " +
+        md.AppendLine("Method: `InvoicePdf.Render(InvoiceDocument)` called directly in the benchmark's process (Release, server GC; the function app runs the default workstation GC), on one thread. " +
                       "The first render of each document is timed on its own and reported, not counted: the first one in the process also loads the embedded DejaVu fonts, " +
                       "starts Skia's native library and JIT-compiles the renderer. " +
                       $"Then {Plan.WarmUps} warm-up renders of each, not counted, and {Plan.Renders} timed renders of each, the two documents alternating with the order rotated every round; " +

@@ -89,8 +89,17 @@ internal static class StartupBenchmark
     public static async Task<StartupResult> RunAsync(BuildOutputs outputs, StartupPlan plan, CancellationToken cancellationToken)
     {
         // The host reads local.settings.json from the app's folder and hands its values to the worker over the environment
-        // the benchmark sets; a developer's copy there would point the app at other storage.
+        // the benchmark sets; a developer's copy there would point the app at other storage. The build copies the
+        // repository's local.settings.json there (the app's project links it), so that copy is removed; the developer's
+        // own file, at the repository's root, stays. Any other file there is the developer's to remove.
         var localSettings = Path.Combine(outputs.FunctionApp, "local.settings.json");
+        var developers = Path.Combine(RepositoryRoot.Path, "local.settings.json");
+        if (File.Exists(localSettings) && File.Exists(developers) && File.ReadAllBytes(localSettings).AsSpan().SequenceEqual(File.ReadAllBytes(developers)))
+        {
+            File.Delete(localSettings);
+            Progress.Line($"start to healthy: removed the build's copy of local.settings.json from {outputs.FunctionApp} (the next build copies it again)");
+        }
+
         if (File.Exists(localSettings))
         {
             throw new BenchmarkException($"{localSettings} is there; the start-up benchmark gives the app its settings itself. Remove it (it is a local copy, never committed) and run again.");

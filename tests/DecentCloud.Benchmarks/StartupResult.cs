@@ -97,7 +97,7 @@ internal sealed record StartupResult(
                       "on a free loopback port. The host gets its settings as environment variables and passes them on to the worker: " +
                       "`AzureWebJobsStorage` is a private in-memory Azurite started for the benchmark, `FUNCTIONS_HTTP_PORT` the free port, " +
                       "`FUNCTIONS_MASTER_KEY` a 40-character dummy; the other values of local.settings.sample.json are passed too, so a newly " +
-                      "required setting cannot stop it (the benchmark refuses to run if the build output holds a local.settings.json). Log levels " +
+                      "required setting cannot stop it (the build's copy of the repository's local.settings.json is removed from the build output first, and any other one there makes the benchmark refuse to run). Log levels " +
                       "are host.json's, as deployed; the host's console output is read and discarded. " +
                       "Its /api/health answers 200 only once tables, blobs and queues of that Azurite answer. " +
                       "The bare app (`tests/DecentCloud.Benchmarks.BareApp`) is `WebApplication.CreateSlimBuilder` (the builder the local host uses) " +
